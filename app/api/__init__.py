@@ -1,0 +1,1 @@
+"""HTTP routers: thin adapters from JSON requests to the engine and the training jobs."""

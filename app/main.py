@@ -1,0 +1,49 @@
+"""create_app(): settings, storage, routers, static files and templates, assembled."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+
+from app import __version__
+from app.api import catalog, errors, graphs, meta, pages
+from app.config import Settings
+from app.middleware import BodyLimit, SecurityHeaders
+from app.store import Store
+from app.web import web_dir
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings.from_env()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.store = Store(settings.data_dir)
+        yield
+
+    app = FastAPI(title="Backprop Lab", version=__version__, lifespan=lifespan,
+                  description="Computation graphs with their forward values and gradients, after chapter 5 of Deep Learning from Scratch.")
+    app.state.settings = settings
+    app.state.templates = Jinja2Templates(directory=str(web_dir("templates")))
+    errors.install(app)
+    for module in (graphs, catalog, meta, pages):
+        app.include_router(module.router)
+    app.mount("/static", StaticFiles(directory=str(web_dir("static")), check_dir=False), name="static")
+    if settings.cors_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins), allow_methods=["*"], allow_headers=["*"])
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(SecurityHeaders)
+    return app
+
+
+def __getattr__(name: str) -> FastAPI:
+    # `app.main:app` is built on first use, so importing this module reads no environment.
+    if name == "app":
+        globals()["app"] = create_app()
+        return globals()["app"]
+    raise AttributeError(name)
