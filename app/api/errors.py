@@ -40,10 +40,12 @@ def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
         node = _node_id(getattr(exc, "body", None), loc)
         parts = [str(p) for p in (loc[1:] if loc[:1] == ("body",) else loc) if not isinstance(p, int)]
         union = bool(parts) and parts[-1].replace(" ", "").lower() in UNION_TAGS
-        field = ".".join(p for p in (parts[:-1] if union else parts) if p != "nodes") or None
+        field = ".".join(p for p in (parts[:-1] if union else parts) if p != "nodes" or node is None) or None
         if (node, field) in errors:
             continue
         msg = "must be a number or a nested list of numbers" if union else err.get("msg", "invalid")
+        if field is None and err.get("type") in ("model_attributes_type", "dict_type"):
+            msg = "must be a JSON object, e.g. a graph with a list of nodes"
         where = f"node '{node}': " if node else ""
         errors[(node, field)] = {"node": node, "field": field, "message": f"{where}{field or 'body'}: {msg}",
                                  "loc": [p if isinstance(p, (int, str)) else str(p) for p in loc]}
@@ -62,7 +64,10 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return error_response(exc.status_code, str(exc.detail), headers=getattr(exc, "headers", None))
+        detail = str(exc.detail)
+        if exc.status_code == 400 and detail == "There was an error parsing the body":
+            detail = "the request body is not valid JSON (bad UTF-8, or nested too deeply)"
+        return error_response(exc.status_code, detail, headers=getattr(exc, "headers", None))
 
     @app.exception_handler(RecursionError)
     async def too_deep(request: Request, exc: RecursionError) -> JSONResponse:

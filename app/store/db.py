@@ -6,6 +6,7 @@ import hashlib
 import json
 import sqlite3
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,7 @@ SCHEMA = """
 CREATE TABLE IF NOT EXISTS graphs (
     id TEXT PRIMARY KEY,
     body TEXT NOT NULL,
-    created REAL NOT NULL DEFAULT (unixepoch('subsec'))
+    created REAL NOT NULL
 );
 """
 
@@ -63,7 +64,8 @@ class Store:
     def save_graph(self, graph: dict[str, Any]) -> str:
         body = canonical_json(graph)
         gid = hashlib.sha256(body.encode()).hexdigest()[:16]
-        self.connect().execute("INSERT OR IGNORE INTO graphs (id, body) VALUES (?, ?)", (gid, body))
+        self.connect().execute("INSERT INTO graphs (id, body, created) VALUES (?, ?, ?) ON CONFLICT (id) DO NOTHING",
+                               (gid, body, time.time()))
         return gid
 
     def get_graph(self, gid: str) -> dict[str, Any] | None:
