@@ -31,7 +31,7 @@ def forward(graph: Graph, limits: Limits = DEFAULT_LIMITS, only: set[str] | None
     """Every node's value in topological order, and the ctx each op kept for its backward."""
     values: dict[str, np.ndarray] = {}
     ctxs: dict[str, Any] = {}
-    total = 0
+    total = sum(n.value.size for n in graph.nodes.values() if n.value is not None)
     for nid, node in graph.nodes.items():
         if only is not None and nid not in only:
             continue

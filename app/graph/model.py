@@ -37,6 +37,16 @@ class Graph:
 
 def to_array(value: Any, limits: Limits, node: str | None, where: str) -> np.ndarray:
     """A JSON number or nested list as a float64 array; anything else is the user's error."""
+    try:
+        return _to_array(value, limits, node, where)
+    except GraphError as e:
+        if node is not None and not e.message.startswith("node "):
+            e.message = f"node '{node}': {e.message}"
+            e.args = (e.message,)
+        raise
+
+
+def _to_array(value: Any, limits: Limits, node: str | None, where: str) -> np.ndarray:
     if type(value) in (int, float):
         if not math.isfinite(value):
             raise GraphError(f"{where} must be a finite number, got {value}", node, where)
