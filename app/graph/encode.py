@@ -16,10 +16,11 @@ def encode(a: np.ndarray | float | None) -> Any:
     """A scalar as a JSON number, a tensor as nested lists; non-finite entries as strings."""
     if a is None:
         return None
-    a = np.asarray(a)
+    if type(a) is not np.ndarray:
+        a = np.asarray(a)
     if a.ndim == 0:
-        x = float(a)
-        return x if math.isfinite(x) else NON_FINITE[repr(x)]
+        x = a.item()
+        return x if math.isfinite(x) else NON_FINITE[repr(float(x))]
     if np.all(np.isfinite(a)):
         return a.tolist()
     out = a.astype(object)

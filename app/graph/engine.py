@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import functools
+import math
+import operator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,12 +44,11 @@ def forward(graph: Graph, limits: Limits = DEFAULT_LIMITS, only: set[str] | None
         args = [values[src] for src in node.inputs]
         ctx = new_ctx(node.params)
         try:
-            size = node.op.out_size(*(a.shape for a in args), **node.params)
+            size = node.op.out_size(*(a.shape for a in args), **node.params) if node.op.grows else None
             if size is not None and size > limits.max_tensor_elements:
                 raise LimitError(f"node '{nid}' ({node.op.name}) would produce {size} elements", "max_tensor_elements",
                                  limits.max_tensor_elements, nid, "inputs")
-            with np.errstate(all="ignore"):
-                out = np.asarray(node.op.forward(ctx, *args), dtype=np.float64)
+            out = np.asarray(node.op.forward(ctx, *args), dtype=np.float64)
         except OpError as e:
             shapes = " and ".join(str(list(a.shape)) for a in args)
             raise GraphError(f"node '{nid}' ({node.op.name}): {e} [input shapes {shapes}]", nid, e.field) from None
@@ -83,14 +85,14 @@ def backward(graph: Graph, values: dict[str, np.ndarray], ctxs: dict[str, Any], 
             continue
         if nid != graph.output:
             parts = pending.pop(nid, None)
-            grads[nid] = None if parts is None else parts[0] if len(parts) == 1 else np.sum(parts, axis=0)
+            grads[nid] = None if parts is None else functools.reduce(operator.add, parts)
         dout = grads[nid]
         if not node.inputs or dout is None:
             continue
-        with np.errstate(all="ignore"):
-            local = node.op.backward(ctxs[nid], dout)
+        local = node.op.backward(ctxs[nid], dout)
         for slot, (src, g) in enumerate(zip(node.inputs, local)):
-            g = None if g is None else np.asarray(g, dtype=np.float64)
+            if g is not None and (type(g) is not np.ndarray or g.dtype != np.float64):
+                g = np.asarray(g, dtype=np.float64)
             edge_grads[(src, nid, slot)] = g
             if g is not None:
                 pending.setdefault(src, []).append(g)
@@ -100,26 +102,36 @@ def backward(graph: Graph, values: dict[str, np.ndarray], ctxs: dict[str, Any], 
 def evaluate(graph: Graph | dict, check: bool = False, limits: Limits = DEFAULT_LIMITS) -> Evaluation:
     if not isinstance(graph, Graph):
         graph = parse_graph(graph, limits)
-    values, ctxs = forward(graph, limits)
-    out = values[graph.output]
-    seed = np.ones_like(out) if graph.seed is None else graph.seed
-    if seed.shape != out.shape:
-        if seed.ndim:
-            raise GraphError(f"grad has shape {list(seed.shape)} but the output '{graph.output}' has shape {list(out.shape)}",
-                             graph.output, "grad")
-        seed = np.full_like(out, float(seed))
-    reach = ancestors(graph, graph.output)
-    grads, edge_grads = backward(graph, values, ctxs, seed, reach)
-    result = Evaluation(graph, values, grads, edge_grads)
-    for nid in graph.nodes:
-        g = grads.get(nid)
-        if not np.all(np.isfinite(values[nid])):
-            result.warnings.append({"node": nid, "message": f"node '{nid}': forward value is not finite (NaN or infinity)"})
-        elif g is not None and not np.all(np.isfinite(g)):
-            result.warnings.append({"node": nid, "message": f"node '{nid}': gradient is not finite (NaN or infinity)"})
-    if check:
-        result.check = gradient_check(graph, grads, seed, reach, limits)
+    with np.errstate(all="ignore"):  # non-finite results are reported as warnings, not raised
+        values, ctxs = forward(graph, limits)
+        seed = _seed(graph, values[graph.output])
+        reach = ancestors(graph, graph.output)
+        grads, edge_grads = backward(graph, values, ctxs, seed, reach)
+        result = Evaluation(graph, values, grads, edge_grads)
+        for nid in graph.nodes:
+            g = grads.get(nid)
+            if not finite(values[nid]):
+                result.warnings.append({"node": nid, "message": f"node '{nid}': forward value is not finite (NaN or infinity)"})
+            elif g is not None and not finite(g):
+                result.warnings.append({"node": nid, "message": f"node '{nid}': gradient is not finite (NaN or infinity)"})
+        if check:
+            result.check = gradient_check(graph, grads, seed, reach, limits)
     return result
+
+
+def _seed(graph: Graph, out: np.ndarray) -> np.ndarray:
+    """The upstream gradient at the output: ones by default; a scalar grad is spread over the output's shape."""
+    seed = np.ones_like(out) if graph.seed is None else graph.seed
+    if seed.shape == out.shape:
+        return seed
+    if seed.ndim:
+        raise GraphError(f"grad has shape {list(seed.shape)} but the output '{graph.output}' has shape {list(out.shape)}",
+                         graph.output, "grad")
+    return np.full_like(out, float(seed))
+
+
+def finite(a: np.ndarray) -> bool:
+    return math.isfinite(a) if a.ndim == 0 else bool(np.isfinite(a).all())
 
 
 def gradient_check(graph: Graph, grads: dict[str, np.ndarray | None], seed: np.ndarray, reach: set[str],
@@ -133,8 +145,7 @@ def gradient_check(graph: Graph, grads: dict[str, np.ndarray | None], seed: np.n
 
     def loss(nid: str, v: np.ndarray) -> float:
         vals, _ = forward(graph, limits, only=reach, overrides={nid: v})
-        with np.errstate(all="ignore"):
-            return float(np.sum(seed * vals[graph.output]))
+        return float(np.sum(seed * vals[graph.output]))
 
     report: dict[str, dict[str, Any]] = {}
     for nid in targets:

@@ -14,10 +14,8 @@ from .errors import GraphError, LimitError
 from .limits import DEFAULT_LIMITS, Limits
 from .ops import REGISTRY, Op, Param
 
-LEAVES = ("input", "const")
 
-
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Node:
     id: str
     op: Op
@@ -67,6 +65,8 @@ def _to_array(value: Any, limits: Limits, node: str | None, where: str) -> np.nd
 
 
 def parse_params(op: Op, raw: Any, node: str, limits: Limits) -> dict[str, Any]:
+    if not raw and not op.params:
+        return {}
     if raw is None:
         raw = {}
     if not isinstance(raw, Mapping):
@@ -124,32 +124,34 @@ def parse_graph(data: Any, limits: Limits = DEFAULT_LIMITS) -> Graph:
 
 
 def _parse_node(raw: Any, i: int, seen: Mapping[str, Node], limits: Limits) -> Node:
-    if not isinstance(raw, Mapping):
+    if type(raw) is not dict and not isinstance(raw, Mapping):
         raise GraphError(f"nodes[{i}] must be an object with id and op", None, f"nodes.{i}")
-    nid = raw.get("id")
-    if not isinstance(nid, str) or not nid.strip() or len(nid) > limits.max_id_length:
+    get = raw.get
+    nid = get("id")
+    if type(nid) is not str or not nid.strip() or len(nid) > limits.max_id_length:
         raise GraphError(f"nodes[{i}].id must be a non-empty string of at most {limits.max_id_length} characters", None, "id")
     if nid in seen:
         raise GraphError(f"duplicate node id '{nid}'", nid, "id")
-    name = raw.get("op")
-    op = REGISTRY.get(name) if isinstance(name, str) else None
+    name = get("op")
+    op = REGISTRY.get(name) if type(name) is str else None
     if op is None:
         raise GraphError(f"node '{nid}': unknown op {name!r}; known ops: {', '.join(REGISTRY)}", nid, "op")
-    inputs = raw.get("inputs") or []
-    if not isinstance(inputs, list) or not all(isinstance(s, str) for s in inputs):
+    inputs = get("inputs") or ()
+    if type(inputs) not in (list, tuple) or any(type(s) is not str for s in inputs):
         raise GraphError(f"node '{nid}': inputs must be a list of node ids", nid, "inputs")
     if len(inputs) != op.arity:
         slots = ", ".join(op.inputs) or "none"
         raise GraphError(f"node '{nid}': op '{op.name}' takes {op.arity} input(s) ({slots}), got {len(inputs)}", nid, "inputs")
     value = None
-    if op.name in LEAVES:
-        if raw.get("value") is None:
+    if op.leaf:
+        raw_value = get("value")
+        if raw_value is None:
             raise GraphError(f"node '{nid}': an {op.name} node needs a value", nid, "value")
-        value = to_array(raw["value"], limits, nid, "value")
-    label = raw.get("label")
-    if label is not None and not isinstance(label, str):
+        value = to_array(raw_value, limits, nid, "value")
+    label = get("label")
+    if label is not None and type(label) is not str:
         raise GraphError(f"node '{nid}': label must be a string", nid, "label")
-    return Node(nid, op, tuple(inputs), parse_params(op, raw.get("params"), nid, limits), value, label)
+    return Node(nid, op, tuple(inputs), parse_params(op, get("params"), nid, limits), value, label)
 
 
 def _pick_output(output: Any, nodes: Mapping[str, Node], consumers: Mapping[str, list]) -> str:

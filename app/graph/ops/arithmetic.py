@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -12,6 +13,7 @@ from .base import Array, Grads, Op, OpError, Param, register, unbroadcast
 class Leaf(Op):
     inputs = ()
     category = "leaf"
+    leaf = True
 
     def forward(self, ctx: Any) -> Array:
         return ctx.value
@@ -42,10 +44,13 @@ class Binary(Op):
     """Elementwise with numpy broadcasting; each gradient is summed back to its input's shape."""
 
     inputs = ("x", "y")
+    grows = True
 
     def out_size(self, *shapes: tuple[int, ...], **params: Any) -> int | None:
+        if shapes[0] == shapes[1]:
+            return None  # same shape: the result is no larger than an input
         try:
-            return int(np.prod(np.broadcast_shapes(*shapes)))
+            return math.prod(np.broadcast_shapes(*shapes))
         except ValueError:
             raise OpError(f"shapes {list(shapes[0])} and {list(shapes[1])} cannot be broadcast together") from None
 

@@ -52,6 +52,8 @@ class Op:
     backward_latex: ClassVar[str] = ""
     description: ClassVar[str] = ""
     category: ClassVar[str] = "arithmetic"
+    leaf: ClassVar[bool] = False  # input/const: the value comes from the graph, not from inputs
+    grows: ClassVar[bool] = False  # the result can hold more elements than any input (checked first)
 
     @property
     def arity(self) -> int:

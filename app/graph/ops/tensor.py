@@ -25,6 +25,7 @@ class MatMul(Op):
     name, symbol = "matmul", "dot"
     category = "matrix"
     inputs = ("X", "W")
+    grows = True
     forward_text, forward_latex = "Y = X · W  (numpy dot)", r"Y = X \cdot W"
     backward_text = "dX = dY · Wᵀ; dW = Xᵀ · dY"
     backward_latex = r"\frac{\partial L}{\partial X} = \frac{\partial L}{\partial Y} W^{T},\quad \frac{\partial L}{\partial W} = X^{T} \frac{\partial L}{\partial Y}"
@@ -52,6 +53,7 @@ class Affine(Op):
     name, symbol = "affine", "Affine"
     category = "matrix"
     inputs = ("x", "W", "b")
+    grows = True
     forward_text, forward_latex = "Y = X · W + B  (x flattened to (N, -1))", r"Y = X \cdot W + B"
     backward_text = "dX = dY · Wᵀ; dW = Xᵀ · dY; dB = sum(dY, axis=0)"
     backward_latex = r"\frac{\partial L}{\partial X} = \frac{\partial L}{\partial Y} W^{T},\ \frac{\partial L}{\partial W} = X^{T}\frac{\partial L}{\partial Y},\ \frac{\partial L}{\partial B} = \sum_n \frac{\partial L}{\partial Y_n}"
