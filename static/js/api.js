@@ -1,0 +1,50 @@
+// The JSON API, same origin. Every call resolves to data or throws an ApiError.
+
+export class ApiError extends Error {
+  constructor(status, detail, errors = []) {
+    super(detail || `HTTP ${status}`);
+    this.status = status;
+    this.detail = detail;
+    this.errors = Array.isArray(errors) ? errors : [];
+  }
+}
+
+async function call(method, url, body, { signal, text = false } = {}) {
+  let response;
+  try {
+    response = await fetch(url, {
+      method,
+      signal,
+      headers: body === undefined ? {} : { "Content-Type": "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch (err) {
+    if (err.name === "AbortError") throw err;
+    throw new ApiError(0, "network");
+  }
+  if (!response.ok) {
+    let detail = "";
+    let errors = [];
+    try {
+      const data = await response.json();
+      detail = typeof data.detail === "string" ? data.detail : "";
+      errors = data.errors || (Array.isArray(data.detail) ? data.detail.map((e) => ({ message: e.msg, field: (e.loc || []).join(".") })) : []);
+    } catch {
+      /* not JSON: keep the status */
+    }
+    throw new ApiError(response.status, detail || `HTTP ${response.status}`, errors);
+  }
+  return text ? response.text() : response.json();
+}
+
+export const api = {
+  ops: () => call("GET", "/api/ops"),
+  examples: () => call("GET", "/api/examples"),
+  example: (name) => call("GET", `/api/examples/${encodeURIComponent(name)}`),
+  evaluate: (graph, { check = false, signal } = {}) =>
+    call("POST", `/api/graphs/evaluate${check ? "?check=true" : ""}`, graph, { signal }),
+  expression: (expression, values) => call("POST", "/api/expressions", { expression, values }),
+  save: (graph) => call("POST", "/api/graphs", graph),
+  load: (id) => call("GET", `/api/graphs/${encodeURIComponent(id)}`),
+  python: (graph) => call("POST", "/api/graphs/export/python", graph, { text: true }),
+};
