@@ -162,62 +162,80 @@ class Tanh:
     "matmul": ("MatMul", '''
 class MatMul:
     def forward(self, x, W):
-        self.x, self.W = x, W
-        return np.dot(x, W)
+        self.x, self.W = np.asarray(x, dtype=float), np.asarray(W, dtype=float)
+        x2, W2 = self._matrices()
+        return np.dot(x2, W2).reshape(self.x.shape[:-1] + self.W.shape[1:])
+
+    def _matrices(self):
+        # a 1-D x is one row, a 1-D W one column, as numpy's dot reads them
+        x2 = self.x.reshape(1, -1) if self.x.ndim == 1 else self.x
+        W2 = self.W.reshape(-1, 1) if self.W.ndim == 1 else self.W
+        return x2, W2
 
     def backward(self, dout):
-        dx = np.dot(dout, np.transpose(self.W))
-        dW = np.dot(np.transpose(self.x), dout)
+        x2, W2 = self._matrices()
+        dout = np.reshape(dout, (x2.shape[0], W2.shape[1]))
+        dx = np.dot(dout, W2.T).reshape(self.x.shape)
+        dW = np.dot(x2.T, dout).reshape(self.W.shape)
         return dx, dW
 '''),
     "affine": ("Affine", '''
 class Affine:
     def forward(self, x, W, b):
-        self.x, self.W = x, W
-        return np.dot(x, W) + b
+        x = np.asarray(x, dtype=float)
+        self.original_x_shape = x.shape
+        self.x = x.reshape(1, -1) if x.ndim <= 1 else x.reshape(x.shape[0], -1)
+        self.W, self.b_shape = np.asarray(W, dtype=float), np.shape(b)
+        out = np.dot(self.x, self.W) + b
+        return out[0] if x.ndim <= 1 else out
 
     def backward(self, dout):
-        dx = np.dot(dout, np.transpose(self.W))
-        dW = np.dot(np.transpose(self.x), dout)
-        db = np.sum(dout, axis=0)
+        dout = np.reshape(dout, (self.x.shape[0], -1))
+        dx = np.dot(dout, self.W.T).reshape(self.original_x_shape)
+        dW = np.dot(self.x.T, dout)
+        db = np.sum(dout, axis=0).reshape(self.b_shape) if self.b_shape != () else np.sum(dout)
         return dx, dW, db
 '''),
     "sum": ("SumLayer", '''
 class SumLayer:
-    def __init__(self, axis=None):
-        self.axis = axis
+    def __init__(self, axis=None, keepdims=False):
+        self.axis, self.keepdims = axis, keepdims
 
     def forward(self, x):
         self.x_shape = np.shape(x)
-        return np.sum(x, axis=self.axis)
+        return np.sum(x, axis=self.axis if self.x_shape else None, keepdims=self.keepdims)
 
     def backward(self, dout):
-        if self.axis is not None:
+        if self.axis is not None and not self.keepdims and self.x_shape:
             dout = np.expand_dims(dout, self.axis)
         return (np.broadcast_to(dout, self.x_shape).copy(),)
 '''),
     "mean": ("MeanLayer", '''
 class MeanLayer:
-    def __init__(self, axis=None):
-        self.axis = axis
+    def __init__(self, axis=None, keepdims=False):
+        self.axis, self.keepdims = axis, keepdims
 
     def forward(self, x):
         self.x_shape = np.shape(x)
-        return np.mean(x, axis=self.axis)
+        self.n = np.size(x) if self.axis is None else (self.x_shape[self.axis] if self.x_shape else 1)
+        return np.sum(x, axis=self.axis if self.x_shape else None, keepdims=self.keepdims) / self.n
 
     def backward(self, dout):
-        n = np.prod(self.x_shape) if self.axis is None else self.x_shape[self.axis]
-        if self.axis is not None:
+        if self.axis is not None and not self.keepdims and self.x_shape:
             dout = np.expand_dims(dout, self.axis)
-        return (np.broadcast_to(dout, self.x_shape) / n,)
+        return (np.broadcast_to(dout, self.x_shape) / self.n,)
 '''),
     "transpose": ("Transpose", '''
 class Transpose:
+    def __init__(self, axes=None):
+        self.axes = axes
+
     def forward(self, x):
-        return np.transpose(x)
+        return np.transpose(x, self.axes)
 
     def backward(self, dout):
-        return (np.transpose(dout),)
+        inverse = None if self.axes is None else np.argsort([a % np.ndim(dout) for a in self.axes])
+        return (np.transpose(dout, inverse),)
 '''),
     "reshape": ("Reshape", '''
 class Reshape:
@@ -234,9 +252,7 @@ class Reshape:
     "softmax": ("Softmax", '''
 class Softmax:
     def forward(self, x):
-        x = x - np.max(x, axis=-1, keepdims=True)  # guard against overflow
-        e = np.exp(x)
-        self.out = e / np.sum(e, axis=-1, keepdims=True)
+        self.out = softmax(np.asarray(x, dtype=float))
         return self.out
 
     def backward(self, dout):
@@ -247,35 +263,47 @@ class Softmax:
 class SoftmaxWithLoss:
     def forward(self, x, t):
         x = np.asarray(x, dtype=float)
-        x = x - np.max(x, axis=-1, keepdims=True)
-        e = np.exp(x)
-        self.y = e / np.sum(e, axis=-1, keepdims=True)
-        self.t = np.asarray(t)
-        y2 = self.y.reshape(-1, self.y.shape[-1])
-        labels = self.t.reshape(-1) if self.t.size == len(y2) else self.t.reshape(y2.shape).argmax(axis=1)
-        self.labels, self.batch_size = labels.astype(int), len(y2)
-        return -np.sum(np.log(y2[np.arange(self.batch_size), self.labels] + 1e-7)) / self.batch_size
+        self.x_shape, self.t_shape = x.shape, np.shape(t)
+        self.t, self.labels = as_targets(t, x)
+        x2 = x.reshape(len(self.t), -1) if self.labels else x.reshape(self.t.shape)
+        self.y = softmax(x2)
+        n = self.y.shape[0]
+        if self.labels:
+            return -np.sum(np.log(self.y[np.arange(n), self.t] + 1e-7)) / n
+        return -np.sum(self.t * np.log(self.y + 1e-7)) / n
 
     def backward(self, dout=1):
-        dx = self.y.reshape(-1, self.y.shape[-1]).copy()
-        dx[np.arange(self.batch_size), self.labels] -= 1
-        return ((dout * dx / self.batch_size).reshape(self.y.shape),)
+        n = self.y.shape[0]
+        if self.labels:  # labels: subtract 1 where the one-hot t would be 1
+            dx = self.y.copy()
+            dx[np.arange(n), self.t] -= 1
+        else:
+            dx = self.y - self.t
+        dx = dx * dout / n
+        dt = None if self.labels else (-dout / n * np.log(self.y + 1e-7)).reshape(self.t_shape)
+        return dx.reshape(self.x_shape), dt
 '''),
     "cross_entropy": ("CrossEntropyError", '''
 class CrossEntropyError:
     def forward(self, y, t):
-        self.y, self.t = np.asarray(y, dtype=float), np.asarray(t)
-        y2 = self.y.reshape(-1, self.y.shape[-1])
-        labels = self.t.reshape(-1) if self.t.size == len(y2) else self.t.reshape(y2.shape).argmax(axis=1)
-        self.labels, self.batch_size = labels.astype(int), len(y2)
-        return -np.sum(np.log(y2[np.arange(self.batch_size), self.labels] + 1e-7)) / self.batch_size
+        y = np.asarray(y, dtype=float)
+        self.y_shape, self.t_shape = y.shape, np.shape(t)
+        self.t, self.labels = as_targets(t, y)
+        self.y = y.reshape(len(self.t), -1) if self.labels else y.reshape(self.t.shape)
+        n = self.y.shape[0]
+        if self.labels:
+            return -np.sum(np.log(self.y[np.arange(n), self.t] + 1e-7)) / n
+        return -np.sum(self.t * np.log(self.y + 1e-7)) / n
 
     def backward(self, dout=1):
-        y2 = self.y.reshape(-1, self.y.shape[-1])
-        dy = np.zeros_like(y2)
-        rows = np.arange(self.batch_size)
-        dy[rows, self.labels] = -1 / (y2[rows, self.labels] + 1e-7)
-        return ((dout * dy / self.batch_size).reshape(self.y.shape),)
+        n = self.y.shape[0]
+        t = self.t
+        if self.labels:
+            t = np.zeros_like(self.y)
+            t[np.arange(n), self.t] = 1
+        dy = -dout / n * t / (self.y + 1e-7)
+        dt = None if self.labels else (-dout / n * np.log(self.y + 1e-7)).reshape(self.t_shape)
+        return dy.reshape(self.y_shape), dt
 '''),
     "sum_squared_error": ("SumSquaredError", '''
 class SumSquaredError:
@@ -288,9 +316,25 @@ class SumSquaredError:
 '''),
 }
 
+_TARGETS = '''
+def as_targets(t, y):
+    """One-hot rows, or integer labels (flagged True), for a batch of scores y."""
+    t = np.asarray(t)
+    batch = y.reshape(1, -1) if y.ndim == 1 else y
+    labels = t.ndim == y.ndim - 1 or (y.ndim == 1 and t.shape == (1,) and y.shape != (1,))
+    if labels:
+        return t.reshape(-1).astype(int), True
+    return t.reshape(batch.shape).astype(float), False
+
+
+def softmax(x):
+    x = x - np.max(x, axis=-1, keepdims=True)  # guard against overflow
+    e = np.exp(x)
+    return e / np.sum(e, axis=-1, keepdims=True)
+'''
+_NEEDS_TARGETS = {"softmax", "softmax_with_loss", "cross_entropy"}
+
 _LEAVES = {"input", "const"}
-# Ops whose slot 1 is the label: the book's loss layers return no gradient for it.
-_LABEL_SLOT = {"softmax_with_loss": 1, "cross_entropy": 1}
 _BROADCASTING = {"add", "sub", "mul", "div"}
 _UNSUPPORTED_NOTE = "not supported in Python export"
 
@@ -358,10 +402,13 @@ def _params(node: dict) -> str:
     op = node["op"]
     if op == "pow":
         return f"exponent={p.get('exponent', 2)!r}"
-    if op in ("sum", "mean") and p.get("axis") is not None:
-        return f"axis={p['axis']!r}"
+    if op in ("sum", "mean"):
+        args = [f"axis={p['axis']!r}"] if p.get("axis") is not None else []
+        return ", ".join(args + (["keepdims=True"] if p.get("keepdims") else []))
+    if op == "transpose" and p.get("axes") is not None:
+        return f"axes={tuple(p['axes'])!r}"
     if op == "reshape":
-        if "shape" not in p:
+        if p.get("shape") is None:
             raise ValueError(f"reshape node {node['id']!r} needs params.shape")
         return f"shape={tuple(p['shape'])!r}"
     return ""
@@ -403,8 +450,7 @@ def graph_to_python(graph: dict) -> str:
     for node_id in order:
         if node_id in live and nodes[node_id]["op"] not in _LEAVES:
             for slot, src in enumerate(nodes[node_id].get("inputs") or []):
-                if _LABEL_SLOT.get(nodes[node_id]["op"]) != slot:
-                    feeds[src].append((node_id, slot))
+                feeds[src].append((node_id, slot))
 
     used_ops = {nodes[i]["op"] for i in order} - _LEAVES
     lines = [
@@ -417,6 +463,8 @@ def graph_to_python(graph: dict) -> str:
     ]
     if used_ops & _BROADCASTING:
         lines.append(_SUM_TO.rstrip())
+    if used_ops & _NEEDS_TARGETS:
+        lines.append(_TARGETS.rstrip())
     for op in sorted(used_ops, key=lambda o: _LAYERS[o][0]):
         lines.append(_LAYERS[op][1].rstrip())
     lines += ["", "", "# inputs"]
@@ -448,8 +496,6 @@ def graph_to_python(graph: dict) -> str:
             continue
         targets, sums = [], []
         for slot, src in enumerate(node.get("inputs") or []):
-            if _LABEL_SLOT.get(node["op"]) == slot:
-                continue
             if len(feeds[src]) == 1:
                 targets.append(f"d{name[src]}")
             else:

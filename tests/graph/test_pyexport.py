@@ -167,3 +167,85 @@ def test_unknown_op_is_named_in_the_error():
     graph = {"nodes": [{"id": "x", "op": "input", "value": 1}, {"id": "y", "op": "frobnicate", "inputs": ["x"]}]}
     with pytest.raises(ValueError, match="frobnicate"):
         graph_to_python(graph)
+
+
+def engine_numbers(graph: dict) -> tuple[dict, dict]:
+    from app.graph.encode import evaluation_to_json
+    from app.graph.engine import evaluate
+
+    result = evaluation_to_json(evaluate(graph))
+    values = {i: n["value"] for i, n in result["nodes"].items()}
+    grads = {i: n["grad"] for i, n in result["nodes"].items()}
+    return values, grads
+
+
+def same(printed: str, expected) -> bool:
+    if expected is None:
+        return printed == "None"
+    got = array(printed)
+    want = np.ravel(np.asarray(expected, dtype=float))
+    return got.shape == want.shape and np.allclose(got, want, rtol=1e-6, atol=1e-9)
+
+
+EXTRA_GRAPHS = {
+    "one-hot-loss": {
+        "nodes": [
+            {"id": "a", "op": "input", "value": [[0.3, 2.9, 4.0], [1.0, 0.0, -1.0]]},
+            {"id": "t", "op": "input", "value": [[0, 0, 1], [1, 0, 0]]},
+            {"id": "L", "op": "softmax_with_loss", "inputs": ["a", "t"]},
+        ]
+    },
+    "reductions": {
+        "nodes": [
+            {"id": "x", "op": "input", "value": [[1.0, -2.0, 3.0], [0.5, 4.0, -1.0]]},
+            {"id": "w", "op": "input", "value": [[0.2], [0.1], [-0.3]]},
+            {"id": "xt", "op": "transpose", "inputs": ["x"]},
+            {"id": "m", "op": "mean", "inputs": ["xt"], "params": {"axis": 1, "keepdims": True}},
+            {"id": "y", "op": "matmul", "inputs": ["x", "w"]},
+            {"id": "r", "op": "reshape", "inputs": ["y"], "params": {"shape": [1, 2]}},
+            {"id": "s", "op": "sum", "inputs": ["m"], "params": {"axis": 0}},
+            {"id": "p", "op": "mul", "inputs": ["r", "s"]},
+            {"id": "q", "op": "tanh", "inputs": ["p"]},
+            {"id": "out", "op": "sum", "inputs": ["q"]},
+        ]
+    },
+    "scalar-zoo": {
+        "nodes": [
+            {"id": "x", "op": "input", "value": 0.7},
+            {"id": "y", "op": "input", "value": 1.9},
+            {"id": "a", "op": "div", "inputs": ["x", "y"]},
+            {"id": "b", "op": "pow", "inputs": ["a"], "params": {"exponent": 3}},
+            {"id": "c", "op": "sqrt", "inputs": ["y"]},
+            {"id": "d", "op": "log", "inputs": ["c"]},
+            {"id": "e", "op": "sub", "inputs": ["b", "d"]},
+            {"id": "f", "op": "sigmoid", "inputs": ["e"]},
+            {"id": "g", "op": "reciprocal", "inputs": ["f"]},
+            {"id": "h", "op": "neg", "inputs": ["g"]},
+            {"id": "i", "op": "exp", "inputs": ["h"]},
+            {"id": "j", "op": "square", "inputs": ["i"]},
+            {"id": "k", "op": "relu", "inputs": ["j"]},
+        ]
+    },
+}
+
+
+def all_graphs():
+    from app.graph.examples import EXAMPLES
+
+    graphs = {name: ex["graph"] for name, ex in EXAMPLES.items()}
+    graphs.update(EXTRA_GRAPHS)
+    return graphs
+
+
+@pytest.mark.parametrize("name", sorted(all_graphs()))
+def test_script_prints_what_the_engine_computes(name):
+    """Every example (and a few more ops): the script's numbers are the API's numbers."""
+    graph = all_graphs()[name]
+    values, grads = engine_numbers(graph)
+    out = run(graph)
+    for node_id, value in values.items():
+        assert same(out[node_id], value), (node_id, out[node_id], value)
+    for node_id, grad in grads.items():
+        key = f"d{node_id}"
+        printed = out.get(f"backward {key}", out[key]) if key in values else out[key]
+        assert same(printed, grad), (key, printed, grad)
