@@ -8,7 +8,7 @@ import { download, fromBase64Url, graphProblem, hashLink, linkedGraph, loadLocal
 import { Panel } from "./panel.js";
 import { explain, planSteps, stepState } from "./rules.js";
 import { Doc, effectiveOutput, evaluable, openSlots, sinks } from "./state.js";
-import { layout, nodeShape, render } from "./view.js";
+import { layout, MONO, nodeShape, render, textWidth } from "./view.js";
 
 const $ = (sel) => document.querySelector(sel);
 const LEAF = new Set(["input", "const"]);
@@ -44,6 +44,8 @@ const S = {
   seq: 0,
   inflight: null,
   timer: null,
+  timerPending: false,
+  busy: 0, // example, expression or shared-graph requests under way
   lastEvalMs: null,
 };
 
@@ -107,6 +109,7 @@ function onChange({ reason, relayout }) {
 
 function schedule(delay) {
   clearTimeout(S.timer);
+  S.timerPending = true;
   S.timer = setTimeout(evaluate, delay);
 }
 
@@ -125,6 +128,7 @@ function request() {
 }
 
 async function evaluate() {
+  S.timerPending = false;
   const body = request();
   const seq = ++S.seq;
   S.inflight?.abort();
@@ -135,6 +139,7 @@ async function evaluate() {
     draw();
     panel.renderComputed();
     showProblems();
+    svg.dataset.evaluated = String(seq);
     return;
   }
   const ctrl = new AbortController();
@@ -189,8 +194,9 @@ function labelSizes(graph) {
     (n.inputs || []).forEach((src, slot) => {
       const key = `${src}>${n.id}>${slot}`;
       const e = edges.get(key);
-      const wide = e && (Array.isArray(e.value) || Array.isArray(e.grad));
-      sizes[key] = { w: wide ? 150 : 64, h: 40 };
+      const text = Math.max(e ? textWidth(compact(e.value), MONO) : 0, e?.grad != null ? textWidth(compact(e.grad), MONO) : 0);
+      // rounded up to 32 px so that typing a digit does not move the whole graph
+      sizes[key] = { w: Math.max(64, Math.ceil((text + 16) / 32) * 32), h: 40 };
     });
   }
   return sizes;
@@ -362,6 +368,13 @@ function addFromPalette(op) {
   svg.querySelector(`[data-node-id="${CSS.escape(id)}"]`)?.scrollIntoView?.({ block: "nearest", inline: "nearest" });
 }
 
+/** Leaves carry no inputs: drop the empty lists a server may add, so the graph reads as it was written. */
+function tidy(graph) {
+  const g = structuredClone(graph);
+  for (const n of g.nodes) if (Array.isArray(n.inputs) && !n.inputs.length && LEAF.has(n.op)) delete n.inputs;
+  return g;
+}
+
 function loadGraph(graph, message) {
   S.selected = null;
   S.selectedEdge = null;
@@ -370,7 +383,7 @@ function loadGraph(graph, message) {
   S.draftErrors.clear();
   S.layoutCache = null;
   S.result = null;
-  doc.load(graph);
+  doc.load(tidy(graph));
   if (message) say(message);
 }
 
@@ -483,7 +496,14 @@ svg.addEventListener("pointerdown", (evt) => {
         const p = S.dragPos;
         S.dragPos = null;
         doc.move(id, p);
-      } else select(id);
+        return;
+      }
+      // the drawing is redrawn on the first click, so a double click is told by time, not by the dblclick event
+      const now = performance.now();
+      const again = S.lastClick?.id === id && now - S.lastClick.t < 450;
+      S.lastClick = again ? null : { id, t: now };
+      if (again) editInPlace(id);
+      else select(id);
     };
     window.addEventListener("pointermove", move);
     window.addEventListener("pointerup", up);
@@ -500,11 +520,6 @@ svg.addEventListener("pointerdown", (evt) => {
     panel.render();
   }
   draw();
-});
-
-svg.addEventListener("dblclick", (evt) => {
-  const nodeEl = evt.target.closest("[data-node-id]");
-  if (nodeEl && !evt.target.closest("[data-port]")) editInPlace(nodeEl.dataset.nodeId);
 });
 
 svg.addEventListener("keydown", (evt) => {
@@ -571,7 +586,7 @@ function play() {
   S.step.playing = true;
   setPlayButton(true);
   clearInterval(S.step.timer);
-  S.step.timer = setInterval(() => stepBy(1), 900);
+  S.step.timer = setInterval(() => stepBy(1), S.playDelay || 900);
   stepBy(1);
 }
 
@@ -683,6 +698,7 @@ async function buildExpression() {
     }
   }
   $("#expr-input").classList.remove("invalid");
+  S.busy++;
   try {
     const graph = await api.expression(text, values);
     loadGraph(graph, t("msg.expressionBuilt", { n: graph.nodes.length }));
@@ -691,15 +707,20 @@ async function buildExpression() {
     const e = err.errors[0] || {};
     const msg = e.message || err.detail;
     const missing = e.variable || /variable\s+['"]?([A-Za-z_]\w*)/i.exec(msg)?.[1];
-    if (missing && !$("#expr-vars").querySelector(`[data-var="${CSS.escape(missing)}"]`)) {
-      $("#expr-input").value += "";
-      renderExprVars();
+    const field = missing && $("#expr-vars").querySelector(`[data-var="${CSS.escape(missing)}"]`);
+    if (field) {
+      field.classList.add("invalid");
+      say(t("msg.needValue", { name: missing }), "error");
+      field.focus();
+      return;
     }
     $("#expr-input").classList.add("invalid");
-    say(t("error.expression", { message: e.column ? `${msg} (column ${e.column})` : msg }), "error");
+    say(t("error.expression", { message: e.column && !/column/.test(msg) ? `${msg} (column ${e.column})` : msg }), "error");
     const input = $("#expr-input");
     if (e.column) input.setSelectionRange(e.column - 1, e.column);
     input.focus();
+  } finally {
+    S.busy--;
   }
 }
 
@@ -771,12 +792,15 @@ function wireToolbar() {
   $("#example-select").addEventListener("change", async (e) => {
     const name = e.target.value;
     if (!name) return;
+    S.busy++;
     try {
       const graph = await api.example(name);
       const title = e.target.selectedOptions[0].textContent;
       loadGraph(graph, t("msg.loadedExample", { title }));
     } catch (err) {
       say(t("error.examples", { detail: err.detail || err.message }), "error");
+    } finally {
+      S.busy--;
     }
   });
   $("#expr-input").addEventListener("input", renderExprVars);

@@ -10,6 +10,14 @@ const en = {
   "nav.net": "Net",
   "nav.lessons": "Lessons",
 
+  "placeholder.back": "Open the graph editor",
+  "placeholder.train.title": "Training dashboard",
+  "placeholder.train.text": "The live training dashboard is not built yet (issue 6). Until then, train from the command line or the API.",
+  "placeholder.net.title": "Inside the net",
+  "placeholder.net.text": "The view inside the trained two-layer net is not built yet (issue 6).",
+  "placeholder.lessons.title": "Lessons",
+  "placeholder.lessons.text": "The chapter walkthrough is not built yet (issue 8). The editor's examples follow the chapter's figures meanwhile.",
+
   "toolbar.label": "Graph tools",
   "toolbar.example": "Example",
   "toolbar.examplePick": "Choose an example…",

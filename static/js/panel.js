@@ -143,7 +143,9 @@ export class Panel {
           h("option", { value: "", text: t("panel.none") }),
           doc.graph.nodes.filter((n) => n.id !== node.id && !this.ctl.dependsOn(n.id, node.id)).map((n) => h("option", { value: n.id, text: n.id })));
         sel.value = node.inputs?.[slot] ?? "";
-        box.append(h("div", { class: "slot-row" }, h("label", { for: id }, h("span", { class: "slot-index", text: String(slot) }), ` ${slotName(op, slot)}`), sel));
+        box.append(h("div", { class: "slot-row" },
+          h("span", { class: "slot-name" }, h("span", { class: "slot-index", title: t("port.in", { slot: slotName(op, slot), index: slot }), text: String(slot) }), h("label", { for: id, text: slotName(op, slot) })),
+          sel));
       }
       this.root.append(box);
     }

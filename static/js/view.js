@@ -9,6 +9,7 @@ import { t } from "./i18n.js";
 
 const SVG = "http://www.w3.org/2000/svg";
 const FONT = '13px system-ui, -apple-system, "Segoe UI", Roboto, sans-serif';
+export const MONO = '600 13px ui-monospace, "SFMono-Regular", "Cascadia Code", "DejaVu Sans Mono", Menlo, Consolas, monospace';
 const LEAF = new Set(["input", "const"]);
 let measureCtx = null;
 
@@ -34,13 +35,15 @@ export function nodeShape(node, op, valueText) {
   const symbol = op?.symbol || node.op;
   const arity = op?.arity ?? (node.inputs || []).length;
   if (LEAF.has(node.op)) {
-    const w = Math.max(64, textWidth(node.label || node.id, "600 " + FONT) + 24, textWidth(valueText, FONT) + 24);
-    return { kind: "leaf", w: Math.min(w, 220), h: 46, symbol, arity: 0 };
+    const w = Math.max(64, textWidth(node.label || node.id, MONO) + 24, textWidth(valueText, MONO) + 24);
+    return { kind: "leaf", w: Math.min(Math.ceil(w), 260), h: 46, symbol, arity: 0 };
   }
-  const short = [...symbol].length <= 2;
+  const symbolWidth = textWidth(symbol, "650 15px system-ui, sans-serif");
   const h = Math.max(44, 16 + arity * 18);
-  if (short && arity <= 2) return { kind: "circle", w: 44, h: 44, symbol, arity };
-  return { kind: "box", w: Math.max(56, textWidth(symbol, "600 " + FONT) + 28), h, symbol, arity };
+  if (symbolWidth <= 32 && arity <= 2) return { kind: "circle", w: 44, h: 44, symbol, arity };
+  // boxes keep a margin on the left for the slot names when there are several inputs
+  const pad = arity > 1 ? 16 : 0;
+  return { kind: "box", w: Math.ceil(Math.max(56, symbolWidth + 28 + pad)), h, symbol, arity, pad };
 }
 
 export function slotOffset(shape, slot) {
@@ -175,8 +178,8 @@ export function render(svg, model) {
         el("text", { class: "edge-grad" + (ui.stale ? " stale" : "") + (noGrad ? " none" : ""), x: m.x, y: m.y + 17, "text-anchor": "middle" }, gText),
         title([`${src} → ${n.id} (${slotName(ops[n.op], slot)})`, value != null ? `${t("legend.value")}: ${full(value)}` : "", grad != null ? `${t("legend.grad")}: ${full(grad)}` : noGrad ? t("edge.noGrad") : ""].filter(Boolean).join("\n")));
       edgesLayer.append(g);
-      grow(m.x - textWidth(vText) / 2 - 4, m.y - 24, m.x + textWidth(vText) / 2 + 4, m.y + 24);
-      grow(m.x - textWidth(gText) / 2 - 4, m.y - 24, m.x + textWidth(gText) / 2 + 4, m.y + 24);
+      const half = Math.max(textWidth(vText, MONO), textWidth(gText, MONO)) / 2 + 4;
+      grow(m.x - half, m.y - 24, m.x + half, m.y + 24);
     });
   }
 
@@ -185,7 +188,7 @@ export function render(svg, model) {
   if (out && pos[out] && result?.nodes?.[out]) {
     const p = pos[out], sh = shapes[out];
     const s = { x: p.x + sh.w / 2 + 5, y: p.y };
-    const e = { x: s.x + Math.max(70, textWidth(compact(result.nodes[out].value)) + 24), y: p.y };
+    const e = { x: s.x + Math.max(70, textWidth(compact(result.nodes[out].value), MONO) + 24, textWidth(compact(result.nodes[out].grad), MONO) + 24), y: p.y };
     const r = result.nodes[out];
     const value = showValue(out) ? r.value : null;
     const grad = !step || step.grads.has("seed") ? r.grad : null;
@@ -223,7 +226,7 @@ export function render(svg, model) {
       g.append(el("text", { class: "node-label", y: h / 2 + 15, "text-anchor": "middle" }, name));
     } else if (sh.kind === "box") {
       g.append(el("rect", { class: "node-shape", x: -w / 2, y: -h / 2, width: w, height: h, rx: 10 }));
-      g.append(el("text", { class: "node-symbol", "text-anchor": "middle", dy: "0.35em" }, sh.symbol));
+      g.append(el("text", { class: "node-symbol", x: (sh.pad || 0) / 2, "text-anchor": "middle", dy: "0.35em" }, sh.symbol));
       g.append(el("text", { class: "node-label", y: h / 2 + 15, "text-anchor": "middle" }, name));
     } else {
       const r = result?.nodes?.[n.id];
@@ -239,7 +242,7 @@ export function render(svg, model) {
       const open = !n.inputs || n.inputs[slot] == null;
       g.append(el("g", { class: "port in" + (open ? " open" : ""), "data-port": "in", "data-slot": slot },
         el("circle", { cx: x - 1, cy: y, r: 5 }),
-        el("text", { class: "slot-label", x: x + 7, y: y + 3.5 }, slotName(op, slot)),
+        sh.arity > 1 ? el("text", { class: "slot-label", x: x + 7, y: y + 3.5 }, slotName(op, slot)) : null,
         title(t("port.in", { slot: slotName(op, slot), index: slot }))));
     }
     g.append(el("g", { class: "port out", "data-port": "out" },
@@ -263,7 +266,7 @@ export function render(svg, model) {
     if (n.id === out) g.append(el("text", { class: "output-badge", y: -h / 2 - 7, "text-anchor": "middle" }, t("legend.output")));
     g.append(title(nodeTitle(n, op, result)));
     nodesLayer.append(g);
-    const extra = msg ? Math.max(w, textWidth(msg.slice(0, 42))) : w;
+    const extra = Math.max(w, msg ? textWidth(msg.slice(0, 42)) : 0, textWidth(name, MONO));
     grow(p.x - extra / 2 - 16, p.y - h / 2 - 22, p.x + extra / 2 + 16, p.y + below + 4);
   }
   if (!Number.isFinite(minX)) grow(0, 0, 320, 200);
@@ -271,7 +274,7 @@ export function render(svg, model) {
   const vb = [minX - pad, minY - pad, maxX - minX + 2 * pad, maxY - minY + 2 * pad];
   svg.setAttribute("viewBox", vb.join(" "));
   // no zoom chosen: fit the drawing to the canvas, but never blow the book's small graphs up past 1.4×
-  const zoom = ui.zoom ?? (ui.fit ? Math.max(0.6, Math.min(1.4, ui.fit.w / vb[2], ui.fit.h / vb[3])) : 1);
+  const zoom = ui.zoom ?? (ui.fit ? Math.max(0.85, Math.min(1.4, ui.fit.w / vb[2], ui.fit.h / vb[3])) : 1);
   svg.setAttribute("width", Math.round(vb[2] * zoom));
   svg.setAttribute("height", Math.round(vb[3] * zoom));
 }
