@@ -553,7 +553,6 @@ svg.addEventListener("keydown", (evt) => {
 function enterStep() {
   if (!S.result || S.stale) return false;
   S.step = { steps: planSteps(S.result), k: 0, playing: false, timer: null };
-  $("#step-exit").hidden = false;
   return true;
 }
 
@@ -561,7 +560,6 @@ function exitStep(redraw = true) {
   if (!S.step) return;
   clearInterval(S.step.timer);
   S.step = null;
-  $("#step-exit").hidden = true;
   setPlayButton(false);
   if (redraw) draw();
 }
@@ -619,7 +617,7 @@ function renderStepInfo(st) {
   for (const line of lines) body.append(Object.assign(document.createElement("code"), { textContent: line }));
   box.dataset.step = String(k);
   box.dataset.steps = String(steps.length);
-  box.replaceChildren(head, bar, body);
+  $("#step-content").replaceChildren(head, bar, body);
 }
 
 // ---------- toolbar ----------

@@ -221,6 +221,7 @@ export class Panel {
           h("tr", {}, h("th", { text: t("panel.checkNumerical") }), h("td", { title: full(chk.numerical), text: compact(chk.numerical, 6) })),
           h("tr", {}, h("th", { text: t("panel.checkError") }), h("td", { title: full(chk.max_rel_error), text: fmt(chk.max_rel_error) })))));
     }
+    box.classList.toggle("stale", S.stale);
     box.replaceChildren(...parts);
   }
 }

@@ -134,7 +134,7 @@ export function render(svg, model) {
   const nodesById = new Map(graph.nodes.map((n) => [n.id, n]));
   svg.replaceChildren();
   const defs = el("defs", {},
-    el("marker", { id: "arrow", viewBox: "0 0 10 10", refX: "9", refY: "5", markerWidth: "7", markerHeight: "7", orient: "auto-start-reverse" },
+    el("marker", { id: "arrow", viewBox: "0 0 10 10", refX: "9", refY: "5", markerWidth: "10", markerHeight: "10", markerUnits: "userSpaceOnUse", orient: "auto-start-reverse" },
       el("path", { d: "M0,0 L10,5 L0,10 z", class: "arrow-head" })));
   svg.append(defs);
   const edgesLayer = el("g", { class: "edges" });
@@ -259,14 +259,14 @@ export function render(svg, model) {
     }
     const msg = ui.errors.get(n.id) || ui.warnings.get(n.id);
     if (msg) {
-      const short = msg.length > 42 ? msg.slice(0, 40) + "…" : msg;
+      const short = msg.length > 30 ? msg.slice(0, 29) + "…" : msg;
       g.append(el("text", { class: "node-message", y: below, "text-anchor": "middle" }, short, title(msg)));
       below += 16;
     }
     if (n.id === out) g.append(el("text", { class: "output-badge", y: -h / 2 - 7, "text-anchor": "middle" }, t("legend.output")));
     g.append(title(nodeTitle(n, op, result)));
     nodesLayer.append(g);
-    const extra = Math.max(w, msg ? textWidth(msg.slice(0, 42)) : 0, textWidth(name, MONO));
+    const extra = Math.max(w, msg ? textWidth(msg.slice(0, 30)) : 0, textWidth(name, MONO));
     grow(p.x - extra / 2 - 16, p.y - h / 2 - 22, p.x + extra / 2 + 16, p.y + below + 4);
   }
   if (!Number.isFinite(minX)) grow(0, 0, 320, 200);
