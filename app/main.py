@@ -6,15 +6,18 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.concurrency import run_in_threadpool
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from app import __version__
-from app.api import catalog, errors, graphs, meta, pages
+from app.api import catalog, errors, graphs, meta, pages, runs
 from app.config import Settings
 from app.middleware import BodyLimit, SecurityHeaders
 from app.store import Store
+from app.store.runs import RunStore
+from app.training.jobs import JobManager
 from app.web import web_dir
 
 
@@ -24,14 +27,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.store = Store(settings.data_dir)
-        yield
+        app.state.jobs = JobManager(RunStore(app.state.store), settings.data_dir, settings.max_running,
+                                    settings.queue_size, settings.max_active_per_client)
+        app.state.jobs.start()
+        try:
+            yield
+        finally:
+            await run_in_threadpool(app.state.jobs.shutdown)
 
     app = FastAPI(title="Backprop Lab", version=__version__, lifespan=lifespan,
                   description="Computation graphs with their forward values and gradients, after chapter 5 of Deep Learning from Scratch.")
     app.state.settings = settings
     app.state.templates = Jinja2Templates(directory=str(web_dir("templates")))
     errors.install(app)
-    for module in (graphs, catalog, meta, pages):
+    for module in (graphs, catalog, runs, meta, pages):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=str(web_dir("static")), check_dir=False), name="static")
     if settings.cors_origins:

@@ -39,6 +39,8 @@ class NodeOut(BaseModel):
     shape: list[int]
     grad: TensorOut
     label: str | None = None
+    stats: dict[str, dict[str, float] | None] | None = Field(
+        default=None, description="min/max/mean/norm of value and grad, when a big tensor is sent as a summary")
 
 
 class EdgeOut(BaseModel):

@@ -1,0 +1,59 @@
+"""The process that trains one run: it reports through a queue and saves the final weights.
+
+Runs in a spawned child, so the web server's event loop never shares a GIL with training,
+and a stop that the loop does not honour can end with terminate().
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+LOSS_BATCH_SECONDS = 0.1  # how often losses cross to the server (it batches them further into events)
+WEIGHTS_EVERY_SECONDS = 0.5  # how often a running run's weights are sent, for live predictions
+
+
+def run_worker(config: dict[str, Any], weights_path: str, inbox: Any, stop_event: Any) -> None:
+    try:
+        _train(config, weights_path, inbox, stop_event)
+    except Exception as e:  # noqa: BLE001 - anything the loop raises is the run's failure, reported by name
+        message = e.message if hasattr(e, "message") else str(e)
+        inbox.put(("failed", {"error": f"{type(e).__name__}: {message}"[:2000]}))
+
+
+def _train(config: dict[str, Any], weights_path: str, inbox: Any, stop_event: Any) -> None:
+    from app.training.loop import Progress, train
+
+    pending: list[float] = []
+    sent_at = weights_at = 0.0
+
+    def send_losses(iteration: int) -> None:
+        nonlocal sent_at
+        if pending:
+            inbox.put(("losses", {"start": iteration - len(pending), "values": list(pending)}))
+            pending.clear()
+        sent_at = time.monotonic()
+
+    def on_progress(p: Progress) -> None:
+        nonlocal weights_at
+        now = time.monotonic()
+        if p.kind == "loss":
+            pending.extend(p.losses)
+            if now - sent_at >= LOSS_BATCH_SECONDS or p.iteration == p.iterations:
+                send_losses(p.iteration)
+        else:
+            send_losses(p.iteration)
+            inbox.put(("epoch", {"iteration": p.iteration, "epoch": round(p.epoch, 4), "train_acc": p.train_acc,
+                                 "test_acc": p.test_acc, "elapsed": round(p.elapsed, 3)}))
+        if now - weights_at >= WEIGHTS_EVERY_SECONDS:
+            inbox.put(("weights", {k: v.copy() for k, v in p.net.params.items()}))
+            weights_at = now
+
+    result = train(config, on_progress, stop_event.is_set, report_every=10)
+    send_losses(result.iterations)
+    result.net.save(weights_path)
+    inbox.put(("weights", {k: v.copy() for k, v in result.net.params.items()}))
+    summary = {"train_acc": result.final_train_acc, "test_acc": result.final_test_acc,
+               "loss": float(result.losses[-1]) if len(result.losses) else None, "iterations": result.iterations,
+               "seconds": round(result.seconds, 3), "seed": result.config.seed}
+    inbox.put(("stopped" if result.stopped else "done", summary))
