@@ -1,0 +1,177 @@
+"""The training loop of the book's section 5.7.4, as a pure function: no asyncio, no HTTP.
+
+``train(config, on_progress, should_stop)`` runs in whatever thread calls it,
+reports through the callback and checks the stop flag between iterations, so a
+background job can run it, watch it and stop it.
+
+Fast without leaving the book's layers: float32, integer labels (no one-hot
+matrix), Affine1 skips its dx, the loss recorded is the one of the forward pass
+that made the gradient (no second pass after the update), the optimizer updates
+in place through preallocated buffers, and each epoch walks a fresh
+permutation of the training set instead of drawing with ``np.random.choice``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+
+from app.data import Dataset, DatasetError, load_dataset
+from app.nn.optimizers import make_optimizer
+from app.nn.two_layer_net import TwoLayerNet
+from app.training.config import ConfigError, TrainConfig, parse_config
+
+
+@dataclass(frozen=True)
+class Progress:
+    """One report from the loop, handed to ``on_progress`` on the training thread.
+
+    kind "loss": ``losses`` are the batch losses of iterations
+    ``iteration - len(losses) + 1 .. iteration`` (1-based), every iteration once.
+    kind "eval": ``train_acc`` / ``test_acc`` over the full (or limited) sets, after
+    ``iteration`` updates. ``net`` is the live net: read it inside the callback
+    only, or keep ``snapshot()``, an independent copy safe to use from any thread.
+    """
+
+    kind: Literal["loss", "eval"]
+    iteration: int
+    iterations: int
+    epoch: float
+    elapsed: float
+    net: TwoLayerNet = field(repr=False)
+    losses: tuple[float, ...] = ()
+    train_acc: float | None = None
+    test_acc: float | None = None
+
+    @property
+    def loss(self) -> float | None:
+        return self.losses[-1] if self.losses else None
+
+    def snapshot(self) -> TwoLayerNet:
+        return self.net.copy()
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    iteration: int
+    epoch: float
+    train_acc: float
+    test_acc: float
+
+
+@dataclass
+class TrainResult:
+    config: TrainConfig  # with the seed actually used filled in
+    net: TwoLayerNet
+    losses: np.ndarray  # float32, one per completed iteration
+    evals: list[Evaluation]
+    iterations: int  # completed (fewer than asked when stopped)
+    stopped: bool
+    seconds: float  # the loop, evaluations included; data loading excluded
+
+    @property
+    def final_train_acc(self) -> float | None:
+        return self.evals[-1].train_acc if self.evals else None
+
+    @property
+    def final_test_acc(self) -> float | None:
+        return self.evals[-1].test_acc if self.evals else None
+
+    def summary(self) -> dict[str, Any]:
+        return {"final_train_acc": self.final_train_acc, "final_test_acc": self.final_test_acc,
+                "final_loss": float(self.losses[-1]) if len(self.losses) else None,
+                "iterations": self.iterations, "stopped": self.stopped, "seconds": round(self.seconds, 3),
+                "seed": self.config.seed, "evaluations": len(self.evals), "config": self.config.model_dump()}
+
+
+def random_seed() -> int:
+    return int(np.random.SeedSequence().entropy % 2**32)
+
+
+def prepare(config: TrainConfig | dict[str, Any], data: Dataset | None = None,
+            allow_paths: bool = False) -> tuple[TrainConfig, Dataset]:
+    """The config (seed filled in) and its dataset, or ConfigError naming the field that does not fit."""
+    if not isinstance(config, TrainConfig):
+        config = parse_config(config, allow_paths=allow_paths)
+    if data is None:
+        try:
+            data = load_dataset(config.dataset)
+        except DatasetError as e:
+            raise ConfigError("dataset", str(e)) from None
+    config.check_sizes(len(data.x_train), len(data.x_test))
+    if config.seed is None:
+        config = config.model_copy(update={"seed": random_seed()})
+    return config, data
+
+
+def train(config: TrainConfig | dict[str, Any], on_progress: Callable[[Progress], None] | None = None,
+          should_stop: Callable[[], bool] | None = None, *, data: Dataset | None = None,
+          report_every: int = 1) -> TrainResult:
+    """Train the two-layer net as ``config`` says; same seed, same curves.
+
+    ``on_progress`` gets a "loss" event every ``report_every`` iterations (and at the
+    end) and an "eval" event after every ``eval_every`` iterations and at the end;
+    ``should_stop`` is called before each iteration and, once it returns True, the
+    loop evaluates the weights it has and returns with ``stopped=True``.
+    Raises ConfigError (or pydantic's ValidationError for a dict) before any work.
+    """
+    config, data = prepare(config, data)
+    rng = np.random.default_rng(config.seed)
+    n_train = min(len(data.x_train), config.train_limit or len(data.x_train))
+    n_test = min(len(data.x_test), config.test_limit or len(data.x_test))
+    x_train, x_test = data.x_train[:n_train], data.x_test[:n_test]
+    t_train = data.t_train[:n_train].astype(np.intp)  # integer labels: no one-hot matrix
+    t_test = data.t_test[:n_test].astype(np.intp)
+    net = TwoLayerNet(x_train.shape[1], config.hidden_size, len(data.classes), config.weight_init,
+                      activation=config.activation, dtype=np.float32, rng=rng)
+    optimizer = make_optimizer(config.optimizer, config.learning_rate)
+    params = net.params
+    batch, total = config.batch_size, config.iterations
+    steps_per_epoch = n_train // batch
+    losses = np.empty(total, np.float32)
+    evals: list[Evaluation] = []
+    reported = 0
+
+    def evaluate(done: int) -> None:
+        ev = Evaluation(done, done / steps_per_epoch, net.accuracy(x_train, t_train), net.accuracy(x_test, t_test))
+        evals.append(ev)
+        if on_progress is not None:
+            on_progress(Progress("eval", done, total, ev.epoch, time.perf_counter() - start, net,
+                                 train_acc=ev.train_acc, test_acc=ev.test_acc))
+
+    def report_losses(done: int) -> None:
+        nonlocal reported
+        if on_progress is not None and done > reported:
+            on_progress(Progress("loss", done, total, done / steps_per_epoch, time.perf_counter() - start, net,
+                                 losses=tuple(losses[reported:done].tolist())))
+        reported = done
+
+    start = time.perf_counter()
+    done, stopped = 0, False
+    order = rng.permutation(n_train)
+    step = 0
+    while done < total:
+        if should_stop is not None and should_stop():
+            stopped = True
+            break
+        if step == steps_per_epoch:  # a new epoch: a fresh order, every image once
+            order, step = rng.permutation(n_train), 0
+        idx = order[step * batch:(step + 1) * batch]
+        step += 1
+        loss, grads = net.value_and_gradient(x_train[idx], t_train[idx])
+        optimizer.update(params, grads)
+        losses[done] = loss
+        done += 1
+        if on_progress is not None and done - reported >= report_every:
+            report_losses(done)
+        if done % config.eval_every == 0 and done < total:
+            evaluate(done)
+    report_losses(done)
+    if not evals or evals[-1].iteration != done:
+        evaluate(done)
+    seconds = time.perf_counter() - start
+    return TrainResult(config, net, losses[:done], evals, done, stopped, seconds)
