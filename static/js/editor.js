@@ -375,7 +375,8 @@ function tidy(graph) {
   return g;
 }
 
-function loadGraph(graph, message) {
+function loadGraph(graph, message, example = "") {
+  $("#example-select").value = example;
   S.selected = null;
   S.selectedEdge = null;
   S.connectFrom = null;
@@ -794,7 +795,7 @@ function wireToolbar() {
     try {
       const graph = await api.example(name);
       const title = e.target.selectedOptions[0].textContent;
-      loadGraph(graph, t("msg.loadedExample", { title }));
+      loadGraph(graph, t("msg.loadedExample", { title }), name);
     } catch (err) {
       say(t("error.examples", { detail: err.detail || err.message }), "error");
     } finally {
@@ -988,6 +989,7 @@ async function start() {
   } else say(t("error.examples", { detail: exRes.reason.detail || exRes.reason.message }), "error");
 
   const { id, inline } = linkedGraph();
+  let example = "";
   let graph = null;
   let message = null;
   if (id) {
@@ -1011,12 +1013,12 @@ async function start() {
   if (!graph) {
     try {
       graph = await api.example("apple");
-      $("#example-select").value = "apple";
+      example = "apple";
     } catch {
       graph = { nodes: [] };
     }
   }
-  loadGraph(graph, message);
+  loadGraph(graph, message, example);
   doc.past = [];
   updateButtons();
   document.body.dataset.ready = "true";
