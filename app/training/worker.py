@@ -6,6 +6,7 @@ and a stop that the loop does not honour can end with terminate().
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Any
 
@@ -49,7 +50,13 @@ def _train(config: dict[str, Any], weights_path: str, inbox: Any, stop_event: An
             inbox.put(("weights", {k: v.copy() for k, v in p.net.params.items()}))
             weights_at = now
 
-    result = train(config, on_progress, stop_event.is_set, report_every=10)
+    parent = os.getppid()
+
+    def should_stop() -> bool:
+        # A server killed with -9 cannot stop us: notice that our parent is gone and end.
+        return stop_event.is_set() or os.getppid() != parent
+
+    result = train(config, on_progress, should_stop, report_every=10)
     send_losses(result.iterations)
     result.net.save(weights_path)
     inbox.put(("weights", {k: v.copy() for k, v in result.net.params.items()}))
