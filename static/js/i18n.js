@@ -168,6 +168,13 @@ const en = {
 const catalogues = { en };
 let current = en;
 
+// Each area of the interface (dashboard, lessons, ...) keeps its own catalogue module
+// and registers it here: addMessages("en", {...}); addMessages("zh", {...}).
+export function addMessages(locale, dict) {
+  catalogues[locale] = Object.assign(catalogues[locale] || {}, dict);
+  if (locale === "en") Object.assign(en, dict);
+}
+
 export function setLocale(locale) {
   current = catalogues[locale] || en;
 }
