@@ -15,6 +15,14 @@ WEIGHTS_EVERY_SECONDS = 0.5  # how often a running run's weights are sent, for l
 
 
 def run_worker(config: dict[str, Any], weights_path: str, inbox: Any, stop_event: Any) -> None:
+    # Training is background work: below the web server in priority, one BLAS thread per run,
+    # so requests stay fast while runs use the cores (numpy is first imported after this).
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(var, "1")
+    try:
+        os.nice(10)
+    except OSError:
+        pass
     try:
         _train(config, weights_path, inbox, stop_event)
     except Exception as e:  # noqa: BLE001 - anything the loop raises is the run's failure, reported by name
