@@ -51,6 +51,7 @@ class Job:
     client: str
     channel: Channel
     process: Any = None
+    monitor: threading.Thread | None = None
     inbox: Any = None
     stop_event: Any = None
     weights: dict[str, np.ndarray] | None = None
@@ -93,6 +94,9 @@ class JobManager:
             if job.process.is_alive():
                 job.process.terminate()
                 job.process.join(1)
+        for job in running:  # the monitors record each run's end before the process exits
+            if job.monitor is not None:
+                job.monitor.join(max(1.0, deadline - time.monotonic()))
 
     # -- requests --------------------------------------------------------------------------------
     def submit(self, config: dict[str, Any], client: str) -> tuple[str, str, int | None]:
@@ -194,7 +198,8 @@ class JobManager:
         started = time.time()
         self._publish(job, "status", {"status": "running"})
         self._flush(job, status="running", started=started)
-        threading.Thread(target=self._monitor, args=(job,), name=f"monitor-{job.run_id}", daemon=True).start()
+        job.monitor = threading.Thread(target=self._monitor, args=(job,), name=f"monitor-{job.run_id}", daemon=True)
+        job.monitor.start()
 
     def _publish(self, job: Job, kind: str, data: dict[str, Any], final: bool = False) -> None:
         job.pending.append(job.channel.publish(kind, data, final))

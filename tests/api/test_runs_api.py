@@ -236,3 +236,19 @@ def test_restart_keeps_finished_runs_and_marks_the_cut_one_interrupted(tmp_path:
         assert after["status"] == "interrupted"
         assert after["progress"]["iteration"] > 0 and len(after["metrics"]["loss"]) > 0
         assert events(client, cut["id"])[-1][1] == "interrupted"
+
+
+def test_graceful_shutdown_is_quick_and_marks_the_run_interrupted(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path, max_running=1, queue_size=2)
+    with LiveServer(settings, subprocess=True) as s, s.client() as client:
+        running, waiting = start(client, LONG), start(client, LONG)
+        wait_status(client, running["id"], ("running",))
+        t = time.monotonic()
+        s.proc.terminate()  # SIGTERM: uvicorn runs the lifespan's shutdown
+        s.proc.wait(15)
+        assert time.monotonic() - t < 5
+    with LiveServer(settings, subprocess=True) as s, s.client() as client:
+        for run in (running, waiting):
+            after = client.get(f"/api/runs/{run['id']}").json()
+            assert after["status"] == "interrupted"
+            assert "shut down" in after["summary"]["reason"]
