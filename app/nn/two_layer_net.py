@@ -124,9 +124,27 @@ class TwoLayerNet:
 
     def copy(self) -> TwoLayerNet:
         """An independent net with the same config and a copy of the current weights."""
-        net = TwoLayerNet.__new__(TwoLayerNet)
-        net.dtype, net.config = self.dtype, dict(self.config)
-        net.params = {k: v.copy() for k, v in self.params.items()}
+        return TwoLayerNet.from_params({k: v.copy() for k, v in self.params.items()}, self.config)
+
+    @classmethod
+    def from_params(cls, params: dict[str, np.ndarray], config: dict[str, Any] | None = None) -> TwoLayerNet:
+        """A net around given weights (held, not copied); sizes come from W1/W2, the rest from ``config``."""
+        config = dict(config or {})
+        w1, w2 = params["W1"], params["W2"]
+        config.update(input_size=w1.shape[0], hidden_size=w1.shape[1], output_size=w2.shape[1])
+        config.setdefault("weight_init", 0.01)
+        config.setdefault("activation", "relu")
+        if config["activation"] not in ACTIVATIONS:
+            raise ValueError(f"activation must be one of {', '.join(ACTIVATIONS)}, got {config['activation']!r}")
+        expected = {"W1": w1.shape, "b1": (w1.shape[1],), "W2": (w1.shape[1], w2.shape[1]), "b2": (w2.shape[1],)}
+        for k, shape in expected.items():
+            if np.shape(params[k]) != shape:
+                raise ValueError(f"{k} has shape {list(np.shape(params[k]))}, expected {list(shape)}")
+        net = cls.__new__(cls)
+        net.dtype = np.dtype(config.get("dtype", w1.dtype))
+        config["dtype"] = net.dtype.name
+        net.config = config
+        net.params = {k: np.asarray(params[k], dtype=net.dtype) for k in PARAM_KEYS}
         net.layers, net.lastLayer = net._build(input_grad=False)
         return net
 
@@ -135,19 +153,15 @@ class TwoLayerNet:
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> TwoLayerNet:
+        """A net saved by ``save``; ValueError if the file's arrays do not match its config."""
         with np.load(path, allow_pickle=False) as f:
             config = json.loads(str(f["config"]))
-            params = {k: f[k] for k in PARAM_KEYS}
-        net = cls.__new__(cls)
-        net.dtype, net.config = np.dtype(config["dtype"]), config
-        expected = {"W1": (config["input_size"], config["hidden_size"]), "b1": (config["hidden_size"],),
-                    "W2": (config["hidden_size"], config["output_size"]), "b2": (config["output_size"],)}
-        for k, shape in expected.items():
-            if params[k].shape != shape:
-                raise ValueError(f"{path}: {k} has shape {list(params[k].shape)}, the config says {list(shape)}")
-        net.params = {k: np.array(v, dtype=net.dtype) for k, v in params.items()}
-        net.layers, net.lastLayer = net._build(input_grad=False)
-        return net
+            params = {k: np.array(f[k]) for k in PARAM_KEYS}
+        sizes = (config.get("input_size"), config.get("hidden_size"), config.get("output_size"))
+        if sizes != (*params["W1"].shape, params["W2"].shape[1]):
+            raise ValueError(f"{path}: W1 {list(params['W1'].shape)} and W2 {list(params['W2'].shape)} "
+                             f"do not match the config's sizes {list(sizes)}")
+        return cls.from_params(params, config)
 
     def to_graph(self, x: np.ndarray, t: Any = None) -> dict[str, Any]:
         """The net as the engine's graph JSON: leaves x, W1, b1, W2, b2 (and t), then the layers as op nodes."""

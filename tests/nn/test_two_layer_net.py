@@ -173,3 +173,22 @@ def test_describe_is_fast(mnist_images: tuple) -> None:
         net.describe(x[0], int(t[0]))
         best = min(best, time.perf_counter() - start)
     assert best < 0.005, f"one image's forward + backward + encoding took {best * 1e3:.2f} ms"
+
+
+def test_from_params_holds_the_given_weights() -> None:
+    src = TwoLayerNet(6, 5, 3, seed=1, dtype=np.float32)
+    net = TwoLayerNet.from_params(src.params, {"activation": "relu"})
+    assert net.params["W1"] is src.params["W1"] and net.layers["Affine1"].W is src.params["W1"]
+    assert net.config["hidden_size"] == 5 and net.config["dtype"] == "float32"
+    x, _ = small_batch()
+    np.testing.assert_array_equal(net.predict(x), src.predict(x))
+    with pytest.raises(ValueError, match="b2 has shape"):
+        TwoLayerNet.from_params({**src.params, "b2": np.zeros(4)})
+
+
+def test_load_rejects_arrays_that_do_not_match_the_config(tmp_path: Path) -> None:
+    net = TwoLayerNet(6, 5, 3, seed=1)
+    net.config["hidden_size"] = 7
+    net.save(tmp_path / "bad.npz")
+    with pytest.raises(ValueError, match="do not match"):
+        TwoLayerNet.load(tmp_path / "bad.npz")
