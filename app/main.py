@@ -12,7 +12,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from app import __version__
-from app.api import catalog, errors, graphs, inspect, meta, pages, runs
+from app.api import catalog, errors, graphs, inspect, meta, pages, runs, training
 from app.config import Settings
 from app.middleware import BodyLimit, SecurityHeaders
 from app.store import Store
@@ -40,7 +40,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.templates = Jinja2Templates(directory=str(web_dir("templates")))
     errors.install(app)
-    for module in (graphs, catalog, runs, inspect, meta, pages):
+    for module in (graphs, catalog, runs, inspect, training, meta, pages):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=str(web_dir("static")), check_dir=False), name="static")
     if settings.cors_origins:

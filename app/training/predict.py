@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from app.graph.ops.activations import softmax
-from app.nn.two_layer_net import PARAM_KEYS, TwoLayerNet
+from app.nn.two_layer_net import TwoLayerNet
 
 SUMMARY_OVER = 4096  # tensors bigger than this are sent as statistics unless detail="full"
 
@@ -19,13 +19,8 @@ class PredictError(ValueError):
 
 
 def net_from_params(params: dict[str, np.ndarray], config: dict[str, Any]) -> TwoLayerNet:
-    """A TwoLayerNet around given weights (a running run's snapshot, or a saved file's arrays)."""
-    w1, w2 = params["W1"], params["W2"]
-    net = TwoLayerNet(w1.shape[0], w1.shape[1], w2.shape[1], activation=config.get("activation", "relu"),
-                      dtype=w1.dtype, seed=0)
-    net.params = {k: np.asarray(params[k]) for k in PARAM_KEYS}
-    net.layers, net.lastLayer = net._build(input_grad=False)
-    return net
+    """A run's net around given weights (a running run's snapshot, or a saved file's arrays)."""
+    return TwoLayerNet.from_params(params, config)
 
 
 def as_image(image: list[Any], size: int) -> np.ndarray:
