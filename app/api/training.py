@@ -32,7 +32,8 @@ class ErrorBody(BaseModel):
 
 
 class GradCheckIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"seed": KINK_SEED}]})
+    # strict: JSON false is not seed 0
+    model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra={"examples": [{"seed": KINK_SEED}]})
 
     seed: int | None = Field(None, ge=0, le=2**32 - 1,
                              description=f"weight init seed; null = {DEFAULT_SEED} (clean); {KINK_SEED} hits a ReLU kink")

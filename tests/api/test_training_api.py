@@ -5,18 +5,18 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from app.api import training
+from app.api import errors, training
 from app.config import Settings
 from app.main import create_app
+from app.training.config import TrainConfig
 
 
 @pytest.fixture(scope="module")
 def api(tmp_path_factory: pytest.TempPathFactory) -> TestClient:
     app = create_app(Settings(data_dir=tmp_path_factory.mktemp("training-api")))
-    if not any(getattr(r, "path", None) == "/api/gradient-check" for r in app.routes):
-        app.include_router(training.router)  # until app/main.py includes it
     return TestClient(app)  # no lifespan: these routes need no store or jobs
 
 
@@ -96,3 +96,30 @@ def test_openapi_declares_the_models(api: TestClient) -> None:
     assert op["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].endswith("/GradCheckOut")
     assert "/api/datasets/{name}/samples" in spec["paths"]
     assert spec["components"]["schemas"]["GradCheckIn"]["properties"]["hidden_size"]["maximum"] == 100
+
+
+def test_gradient_check_rejects_booleans(api: TestClient) -> None:
+    r = api.post("/api/gradient-check", json={"seed": False, "hidden_size": 1})
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "seed"
+
+
+def test_train_config_errors_as_422_name_field_and_range() -> None:
+    """Any route taking TrainConfig (the runs API does) answers bad values as the CLI does: field and range."""
+    app = FastAPI()
+    errors.install(app)
+
+    @app.post("/echo")
+    async def echo(config: TrainConfig) -> dict:
+        return config.model_dump()
+
+    client = TestClient(app)
+    assert client.post("/echo", json={}).json()["iterations"] == 10_000
+    for body, field, text in (({"batch_size": 0}, "batch_size", "must be an integer from 1 to 60000, got 0"),
+                              ({"learning_rate": 0}, "learning_rate", "must be a number > 0 and <= 10"),
+                              ({"optimizer": "rmsprop"}, "optimizer", "one of 'sgd', 'momentum', 'adagrad', 'adam'"),
+                              ({"dataset": "/etc"}, "dataset", "unknown dataset '/etc': use one of mnist"),
+                              ({"train_limit": 10}, "batch_size", "must be at most the 10 training images")):
+        r = client.post("/echo", json=body)
+        assert r.status_code == 422, body
+        err = r.json()["errors"][0]
+        assert err["field"] == field and text in err["message"] and text in r.json()["detail"], r.json()
