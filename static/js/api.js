@@ -9,13 +9,13 @@ export class ApiError extends Error {
   }
 }
 
-async function call(method, url, body, { signal, text = false } = {}) {
+async function call(method, url, body, { signal, text = false, headers = {} } = {}) {
   let response;
   try {
     response = await fetch(url, {
       method,
       signal,
-      headers: body === undefined ? {} : { "Content-Type": "application/json" },
+      headers: { ...(body === undefined ? {} : { "Content-Type": "application/json" }), ...headers },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
   } catch (err) {
@@ -36,6 +36,9 @@ async function call(method, url, body, { signal, text = false } = {}) {
   }
   return text ? response.text() : response.json();
 }
+
+/** A JSON call for other pages' API clients (the dashboard's runs); `headers` e.g. Authorization. */
+export { call as request };
 
 export const api = {
   ops: () => call("GET", "/api/ops"),
