@@ -35,8 +35,11 @@ class Bar:
         self.out, self.width, self.tty = out, width, out.isatty()
         self.drawn_at = 0.0
         self.test_acc: float | None = None
+        self.loss: float | None = None
 
     def __call__(self, p: Any) -> None:
+        if p.loss is not None:
+            self.loss = p.loss
         if p.kind == "eval":
             self.test_acc = p.test_acc
             self.clear()
@@ -52,7 +55,7 @@ class Bar:
             return
         self.drawn_at = now
         filled = int(self.width * p.iteration / p.iterations)
-        loss = f"  loss {p.loss:.4f}" if p.loss is not None else ""
+        loss = f"  loss {self.loss:.4f}" if self.loss is not None else ""
         test = f"  test acc {self.test_acc:.4f}" if self.test_acc is not None else ""
         line = f"[{'#' * filled}{'.' * (self.width - filled)}] {p.iteration}/{p.iterations}{loss}{test}  {p.elapsed:.1f} s"
         self.out.write("\r" + line + "\x1b[K")
@@ -95,11 +98,15 @@ def run(args: argparse.Namespace) -> int:
                                    "test_acc": e.test_acc} for e in result.evals]
         print(json.dumps(summary))
     else:
-        bar.clear() if bar else None
+        if bar is not None:
+            bar.clear()
         state = "stopped" if result.stopped else "done"
-        print(f"{state}: train acc {result.final_train_acc:.4f}, test acc {result.final_test_acc:.4f}, "
-              f"final loss {summary['final_loss']:.4f} after {result.iterations} iterations in {result.seconds:.2f} s "
-              f"(seed {config.seed})" if result.iterations else f"{state} before the first iteration", file=sys.stderr)
+        if result.iterations:
+            print(f"{state}: train acc {result.final_train_acc:.4f}, test acc {result.final_test_acc:.4f}, "
+                  f"final loss {summary['final_loss']:.4f} after {result.iterations} iterations in "
+                  f"{result.seconds:.2f} s (seed {config.seed})", file=sys.stderr)
+        else:
+            print(f"{state} before the first iteration", file=sys.stderr)
         if args.save:
             print(f"weights saved to {args.save}", file=sys.stderr)
     return 130 if result.stopped else 0

@@ -87,3 +87,25 @@ def test_gradcheck_bad_seed(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as e:
         main(["gradcheck", "--seed", "-1"])
     assert e.value.code == 2 and "must be an integer from 0 to" in capsys.readouterr().err
+
+
+def test_progress_bar_on_a_terminal() -> None:
+    import io
+
+    from app.cli.train_cmd import Bar
+    from app.training.loop import Progress
+
+    class Tty(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    out = Tty()
+    bar = Bar(out, width=10)
+    net = TwoLayerNet(2, 2, 2, seed=0)
+    bar(Progress("loss", 50, 100, 0.5, 1.0, net, losses=(0.75, 0.5)))
+    bar(Progress("eval", 100, 100, 1.0, 2.0, net, train_acc=0.9, test_acc=0.875))
+    text = out.getvalue()
+    assert "\r[#####.....] 50/100  loss 0.5000" in text
+    assert "epoch   1.00  iteration     100  train acc 0.9000  test acc 0.8750" in text
+    # the bar is redrawn under the line, with the last loss and the new accuracy
+    assert text.endswith("[##########] 100/100  loss 0.5000  test acc 0.8750  2.0 s\x1b[K")
