@@ -2,13 +2,13 @@
 // side panel to one Doc, and re-evaluates through the API after every change.
 
 import { api, ApiError } from "./api.js";
-import { compact, parseValue, valueText } from "./format.js";
-import { applyI18n, t } from "./i18n.js";
+import { parseValue, valueText } from "./format.js";
+import { applyI18n, has, t } from "./i18n.js";
 import { download, fromBase64Url, graphProblem, hashLink, linkedGraph, loadLocal, saveLocal, standaloneSvg, svgToPng } from "./io.js";
 import { Panel } from "./panel.js";
 import { explain, planSteps, stepState } from "./rules.js";
 import { Doc, effectiveOutput, evaluable, openSlots, sinks } from "./state.js";
-import { layout, MONO, nodeShape, render, textWidth } from "./view.js";
+import { edgeLabelSizes, layout, nodeShapes, render } from "./view.js";
 
 const $ = (sel) => document.querySelector(sel);
 const LEAF = new Set(["input", "const"]);
@@ -179,27 +179,11 @@ async function evaluate() {
 // ---------- drawing ----------
 
 function shapesFor(graph) {
-  const shapes = {};
-  for (const n of graph.nodes) {
-    const v = S.result?.nodes?.[n.id]?.value ?? n.value;
-    shapes[n.id] = nodeShape(n, S.ops[n.op], LEAF.has(n.op) ? compact(v) : "");
-  }
-  return shapes;
+  return nodeShapes(graph, S.ops, S.result);
 }
 
 function labelSizes(graph) {
-  const sizes = {};
-  const edges = new Map((S.result?.edges || []).map((e) => [`${e.from}>${e.to}>${e.slot}`, e]));
-  for (const n of graph.nodes) {
-    (n.inputs || []).forEach((src, slot) => {
-      const key = `${src}>${n.id}>${slot}`;
-      const e = edges.get(key);
-      const text = Math.max(e ? textWidth(compact(e.value), MONO) : 0, e?.grad != null ? textWidth(compact(e.grad), MONO) : 0);
-      // rounded up to 32 px so that typing a digit does not move the whole graph
-      sizes[key] = { w: Math.max(64, Math.ceil((text + 16) / 32) * 32), h: 40 };
-    });
-  }
-  return sizes;
+  return edgeLabelSizes(graph, S.result);
 }
 
 function currentLayout(graph, shapes) {
@@ -982,7 +966,7 @@ async function start() {
     for (const ex of exRes.value.examples) {
       const o = document.createElement("option");
       o.value = ex.name;
-      o.textContent = ex.title || ex.name;
+      o.textContent = has(`example.${ex.name}`) ? t(`example.${ex.name}`) : ex.title || ex.name;
       if (ex.description) o.title = ex.description;
       sel.append(o);
     }

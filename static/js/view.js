@@ -4,7 +4,7 @@
 // on edges, each with one .edge-value and one .edge-grad.
 
 import dagre from "../vendor/dagre/dagre.esm.js";
-import { compact, fmt, full } from "./format.js";
+import { compact as compactValue, fmt, full } from "./format.js";
 import { t } from "./i18n.js";
 
 const SVG = "http://www.w3.org/2000/svg";
@@ -44,6 +44,32 @@ export function nodeShape(node, op, valueText) {
   // boxes keep a margin on the left for the slot names when there are several inputs
   const pad = arity > 1 ? 16 : 0;
   return { kind: "box", w: Math.ceil(Math.max(56, symbolWidth + 28 + pad)), h, symbol, arity, pad };
+}
+
+/** Every node's shape, leaves sized for the value they show (the result's, else their own). */
+export function nodeShapes(graph, ops, result, entries = 3) {
+  const shapes = {};
+  for (const n of graph.nodes) {
+    const v = result?.nodes?.[n.id]?.value ?? n.value;
+    shapes[n.id] = nodeShape(n, ops[n.op], LEAF.has(n.op) ? compactValue(v, entries) : "");
+  }
+  return shapes;
+}
+
+/** Room for each edge's two labels, for the layout; keyed "from>to>slot". */
+export function edgeLabelSizes(graph, result, entries = 3) {
+  const sizes = {};
+  const edges = new Map((result?.edges || []).map((e) => [`${e.from}>${e.to}>${e.slot}`, e]));
+  for (const n of graph.nodes) {
+    (n.inputs || []).forEach((src, slot) => {
+      const key = `${src}>${n.id}>${slot}`;
+      const e = edges.get(key);
+      const text = Math.max(e ? textWidth(compactValue(e.value, entries), MONO) : 0, e?.grad != null ? textWidth(compactValue(e.grad, entries), MONO) : 0);
+      // rounded up to 32 px so that typing a digit does not move the whole graph
+      sizes[key] = { w: Math.max(64, Math.ceil((text + 16) / 32) * 32), h: 40 };
+    });
+  }
+  return sizes;
 }
 
 export function slotOffset(shape, slot) {
@@ -127,10 +153,12 @@ function curve(s, m, t) {
 /**
  * Draw everything into `svg`. `model` holds: graph, ops (by name), result
  * (evaluation or null), pos, labels (layout), ui {selected, selectedEdge,
- * errors, warnings, step, check, connectFrom, output, stale, zoom, pending}.
+ * errors, warnings, step, check, connectFrom, output, stale, zoom, pending,
+ * entries (how many entries of a matrix a label shows, default 3)}.
  */
 export function render(svg, model) {
   const { graph, ops, result, shapes, pos, labels, ui } = model;
+  const compact = (v, n = ui.entries ?? 3) => compactValue(v, n); // labels show `entries` entries of a matrix
   const nodesById = new Map(graph.nodes.map((n) => [n.id, n]));
   svg.replaceChildren();
   const defs = el("defs", {},
