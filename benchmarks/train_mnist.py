@@ -10,6 +10,11 @@ bugs are fixed (``Affine2`` gets ``b2``; the update uses ``grad[key]``) or it
 would not learn. Both do 17 accuracy evaluations over all 60,000 + 10,000
 images; the times cover the loop, evaluations included, not data loading.
 Each run prints both times, both accuracies and the ratio.
+
+Our trainer limits BLAS to one thread while it runs (``train(blas_threads=1)``);
+the book's loop runs with BLAS's default (all cores) unless ``--book-blas-threads``
+says otherwise. Under any other load, multi-threaded OpenBLAS on these 2-core
+machines slows down 5-20x, so run this on an otherwise idle machine.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from app.data import load_mnist  # noqa: E402
-from app.training.loop import train  # noqa: E402
+from app.training.loop import blas_limit, train  # noqa: E402
 
 
 # --- the book's code (common/functions.py, common/layers.py, two_layer_net.py), bugs fixed ---------------
@@ -178,13 +183,17 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--runs", type=int, default=1, help="repeat the pair this many times")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", action="store_true")
+    p.add_argument("--book-blas-threads", type=int, default=None, help="BLAS threads for the book's loop (default: all)")
     args = p.parse_args(argv)
     load_mnist()  # decode/cache once, outside both timings
     env = {k: os.environ.get(k) for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS")}
+    env["book_blas_threads"] = args.book_blas_threads or "default"
+    env["ours_blas_threads"] = 1
     rows = []
     for run in range(args.runs):
         ours = our_loop(args.iterations, args.seed + run)
-        book = book_loop(args.iterations, args.seed + run)
+        with blas_limit(args.book_blas_threads):
+            book = book_loop(args.iterations, args.seed + run)
         row = {"run": run + 1, "ours": ours, "book": book, "ratio": book["seconds"] / ours["seconds"]}
         rows.append(row)
         if not args.json:

@@ -165,3 +165,19 @@ def test_missing_dataset_is_a_config_error(monkeypatch: pytest.MonkeyPatch) -> N
     with pytest.raises(ConfigError) as e:
         prepare({"dataset": "fashion-mnist"})
     assert e.value.field == "dataset" and "apt-get" in str(e.value)
+
+
+def test_blas_gets_one_thread_while_training() -> None:
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+
+    def blas_threads() -> set[int]:
+        return {i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"}
+
+    before = blas_threads()
+    seen: list[set[int]] = []
+    train({**SMALL, "iterations": 2}, on_progress=lambda p: seen.append(blas_threads()))
+    assert seen and all(s == {1} for s in seen)
+    assert blas_threads() == before, "restored afterwards"
+    seen.clear()
+    train({**SMALL, "iterations": 1}, on_progress=lambda p: seen.append(blas_threads()), blas_threads=None)
+    assert seen[0] == before
