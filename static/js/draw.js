@@ -39,7 +39,11 @@ export class DrawPad {
   down(e) {
     if (e.button !== undefined && e.button !== 0 && e.pointerType === "mouse") return;
     e.preventDefault();
-    this.canvas.setPointerCapture?.(e.pointerId);
+    try {
+      this.canvas.setPointerCapture(e.pointerId); // keep the stroke when it leaves the pad
+    } catch {
+      /* a pointer the browser no longer tracks (or a synthetic one): draw without capture */
+    }
     this.style();
     const p = this.point(e);
     this.drawing = { id: e.pointerId, last: p };

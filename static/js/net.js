@@ -336,4 +336,5 @@ const wanted = new URL(location.href).searchParams.get("run");
 const first = S.runs.find((r) => r.id === wanted) || S.runs.find((r) => r.status === "done") || S.runs[0];
 chooseRun(first?.id ?? null);
 setInterval(() => !S.timers.length && loadRuns(), 10000); // new runs appear in the menu
+window.backpropNet = { S, graph }; // for tests and the curious, in the console
 document.body.dataset.ready = "true";

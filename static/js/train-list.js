@@ -183,7 +183,7 @@ export class Compare {
   }
 
   draw(runs) {
-    const label = (r) => `${r.id} · ${configSummary(r.config, { short: true })}`;
+    const label = differences(runs);
     const lossTables = runs.map((r) => [r.metrics.loss.map((_, i) => i + 1), smooth(r.metrics.loss, 0.95)]);
     const accTables = runs.map((r) => [r.metrics.epochs.map((e) => e.iteration), r.metrics.epochs.map((e) => e.test_acc)]);
     const lossSeries = runs.map((r) => ({ label: label(r), width: 1.8 }));
@@ -208,4 +208,14 @@ export class Compare {
     this.drawn = runs.map((r) => r.id).join(",");
     $("#compare").dataset.drawn = String(runs.length);
   }
+}
+
+const SHORT_NAMES = { hidden_size: "hidden", learning_rate: "lr", batch_size: "batch", weight_init: "init", iterations: "it",
+  eval_every: "eval", train_limit: "train", test_limit: "test" };
+
+/** Legend labels naming only what differs between the runs: "3f2a… · lr 0.5". */
+function differences(runs) {
+  const keys = Object.keys(runs[0]?.config || {}).filter((k) => k !== "seed" || runs.some((r) => r.config.seed != null))
+    .filter((k) => new Set(runs.map((r) => JSON.stringify(r.config[k]))).size > 1);
+  return (r) => [r.id, ...keys.map((k) => `${SHORT_NAMES[k] ?? k} ${r.config[k] ?? "—"}`)].join(" · ");
 }

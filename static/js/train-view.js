@@ -154,8 +154,10 @@ export class RunView {
     $("#dl-npz").hidden = !FINAL.has(run.status) || run.status === "failed" || (run.status === "stopped" && !run.losses.length);
     const msg = $("#run-message");
     const why = run.status === "failed" ? run.error || run.summary?.error : run.status === "interrupted" || run.status === "stopped" ? run.summary?.reason : null;
-    msg.hidden = !why;
-    msg.textContent = why ? t(`train.why.${run.status}`, { reason: why }) : "";
+    const stoppedAt = run.status === "stopped" && !why;
+    msg.hidden = !why && !stoppedAt;
+    msg.textContent = why ? t(`train.why.${run.status}`, { reason: why })
+      : stoppedAt ? t("train.why.stoppedAt", { iteration: nf(run.losses.length) }) : "";
     msg.dataset.kind = run.status;
     this.progress();
     this.figures();

@@ -63,6 +63,7 @@ function clearErrors() {
 
 function showErrors(problems, general) {
   clearErrors();
+  if (form.classList.contains("folded")) foldForm(false);
   let first = null;
   for (const [field, message] of problems) {
     const box = form.querySelector(`.ffield[data-field="${field}"]`);
@@ -100,6 +101,10 @@ async function submit(e) {
     const created = await runsApi.start(config);
     saveToken(created.id, created.token);
     select(created.id);
+    if (phone.matches) {
+      foldForm(true);
+      $("#run").scrollIntoView({ block: "start" });
+    }
     list.refresh();
   } catch (err) {
     if (err instanceof ApiError && err.errors.length && err.status === 422) {
@@ -156,8 +161,19 @@ document.querySelectorAll("[data-preset]").forEach((b) => b.addEventListener("cl
 }));
 $("#compare-clear").addEventListener("click", () => list.clearSelection());
 
+// On a phone the form folds away while a run is watched, so the curves come first.
+const phone = matchMedia("(max-width: 760px)");
+function foldForm(folded) {
+  form.classList.toggle("folded", folded);
+  $("#form-toggle").setAttribute("aria-expanded", String(!folded));
+  $("#form-toggle").textContent = t(folded ? "train.form.show" : "train.form.hide");
+}
+$("#form-toggle").addEventListener("click", () => foldForm(!form.classList.contains("folded")));
+
 const wanted = new URL(location.href).searchParams.get("run");
 await list.refresh();
 const initial = wanted || list.runs[0]?.id || null;
 if (initial) select(initial);
+if (initial && phone.matches) foldForm(true);
+window.backpropTrain = { view, list, compare }; // for tests and the curious, in the console
 document.body.dataset.ready = "true";

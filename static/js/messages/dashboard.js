@@ -5,6 +5,8 @@ import { addMessages } from "../i18n.js";
 const en = {
   // ---- /train ----
   "train.form.title": "New training run",
+  "train.form.hide": "Hide",
+  "train.form.show": "Show",
   "train.form.lead": "The defaults are the book's experiment (section 5.7.4): a 784-50-10 net, plain SGD, 10,000 steps of 100 images.",
   "train.preset.label": "Presets",
   "train.preset.book": "Book's experiment",
@@ -66,6 +68,7 @@ const en = {
   "train.status.interrupted": "interrupted",
   "train.why.failed": "The run failed: {reason}",
   "train.why.stopped": "Stopped: {reason}.",
+  "train.why.stoppedAt": "Stopped after {iteration} iterations; what the net learned so far is kept (look inside, or download the weights).",
   "train.why.interrupted": "Interrupted: {reason}. The curves show everything recorded until then.",
   "train.conn.live": "live",
   "train.conn.reconnecting": "reconnecting…",
@@ -217,6 +220,8 @@ const en = {
 const zh = {
   // ---- /train ----
   "train.form.title": "新的训练",
+  "train.form.hide": "收起",
+  "train.form.show": "展开",
   "train.form.lead": "默认值就是书中的实验（5.7.4 节）：784-50-10 的网络、普通 SGD、每次 100 张图像、共 10,000 步。",
   "train.preset.label": "预设",
   "train.preset.book": "书中的实验",
@@ -278,6 +283,7 @@ const zh = {
   "train.status.interrupted": "已中断",
   "train.why.failed": "训练失败：{reason}",
   "train.why.stopped": "已停止：{reason}。",
+  "train.why.stoppedAt": "在第 {iteration} 次迭代后停止；网络到此为止学到的内容都已保留（可以查看网络内部或下载权重）。",
   "train.why.interrupted": "已中断：{reason}。曲线显示了中断前记录的全部数据。",
   "train.conn.live": "实时",
   "train.conn.reconnecting": "正在重新连接…",
