@@ -3,7 +3,7 @@
 
 import { api, ApiError } from "./api.js";
 import { parseValue, valueText } from "./format.js";
-import { applyI18n, has, t } from "./i18n.js";
+import { applyI18n, has, t, tOr } from "./i18n.js";
 import { download, fromBase64Url, graphProblem, hashLink, linkedGraph, loadLocal, saveLocal, standaloneSvg, svgToPng } from "./io.js";
 import { Panel } from "./panel.js";
 import { explain, planSteps, stepState } from "./rules.js";
@@ -937,7 +937,7 @@ function buildPalette(opList) {
       b.type = "button";
       b.className = "op-button";
       b.dataset.op = op.name;
-      b.title = [op.forward, op.description].filter(Boolean).join("\n");
+      b.title = [op.forward, op.description && tOr(`op.${op.name}`, op.description)].filter(Boolean).join("\n");
       b.setAttribute("aria-label", t("palette.add", { op: op.name }));
       b.append(Object.assign(document.createElement("span"), { className: "sym", textContent: op.symbol || op.name }),
         Object.assign(document.createElement("span"), { className: "name", textContent: op.name }));

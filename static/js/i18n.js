@@ -89,6 +89,14 @@ export function t(id, params = {}) {
   return text.replace(/\{(\w+)\}/g, (m, k) => (k in params ? String(params[k]) : m));
 }
 
+/**
+ * Text that has its English elsewhere (an op's description comes from the API):
+ * the current language's translation if there is one, else `fallback`.
+ */
+export function tOr(id, fallback, params = {}) {
+  return id in current && current !== en ? t(id, params) : fallback;
+}
+
 /** Is there an English text for this id? (Every id has one; Chinese falls back to it.) */
 export function has(id) {
   return id in en;

@@ -3,7 +3,7 @@
 
 import katex from "../vendor/katex/katex.mjs";
 import { compact, flat, fmt, full, parseValue, shapeOf, shapeText, valueText } from "./format.js";
-import { t } from "./i18n.js";
+import { t, tOr } from "./i18n.js";
 import { slotName } from "./view.js";
 
 function h(tag, attrs = {}, ...children) {
@@ -115,7 +115,7 @@ export class Panel {
         nameField,
         h("div", { class: "hint", id: "panel-name-error", role: "alert" })));
     this.root.append(h("h2", { class: "visually-hidden", text: t("panel.node") }), head);
-    this.root.append(h("p", { class: "op-name" }, h("strong", { text: op?.name || node.op }), op?.description ? ` — ${op.description}` : ""));
+    this.root.append(h("p", { class: "op-name" }, h("strong", { text: op?.name || node.op }), op?.description ? ` — ${tOr(`op.${op.name}`, op.description)}` : ""));
 
     if (leaf) {
       const draft = S.drafts.get(node.id);

@@ -18,6 +18,7 @@ export default {
   "toolbar.zoom": "Zoom",
   "toolbar.zoomIn": "Zoom in (+)",
   "toolbar.zoomOut": "Zoom out (−)",
+  "toolbar.fit": "Fit",
   "toolbar.zoomReset": "Fit to the canvas (0)",
   "toolbar.stepBack": "Step back",
   "toolbar.stepBackTitle": "Step back (←, in step mode)",
