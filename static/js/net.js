@@ -62,10 +62,12 @@ async function loadRuns() {
   if (keep && S.runs.some((r) => r.id === keep)) select.value = keep;
   $("#no-runs").hidden = S.runs.length > 0;
   const fresh = S.runs.find((r) => r.id === keep);
-  if (fresh && S.run && fresh.status !== S.run.status) {
+  if (fresh && S.run) {
+    const changed = fresh.status !== S.run.status;
+    const weightsCame = !hasWeights(S.run) && hasWeights(fresh);
     S.run = fresh;
-    runChanged();
-    refreshAll(); // the final weights
+    if (changed) runChanged();
+    if (changed || weightsCame) refreshAll(); // the first, or the final, weights
   }
 }
 
@@ -107,10 +109,20 @@ function schedule() {
   S.timers.push(setInterval(() => S.image && predict(), LIVE.predict));
   S.timers.push(setInterval(loadW1, LIVE.w1));
   S.timers.push(setInterval(loadInspect, LIVE.inspect));
-  S.timers.push(setInterval(loadRuns, 2000)); // notices the end of the run
+  S.timers.push(setInterval(loadRuns, 1000)); // notices the first weights and the end of the run
+}
+
+/** A run just started has no weights until its first iterations: asking would only get 409s. */
+function hasWeights(run) {
+  return run.status !== "running" || run.progress.iteration > 0;
 }
 
 function refreshAll() {
+  if (S.run && !hasWeights(S.run)) {
+    message(t("net.noWeights"));
+    return;
+  }
+  message("");
   loadW1();
   loadInspect();
   if (S.image) predict();
@@ -118,10 +130,10 @@ function refreshAll() {
 
 async function loadW1() {
   const run = S.run;
-  if (!run) return;
+  if (!run || !hasWeights(run)) return;
   try {
     const data = await runsApi.w1(run.id);
-    if (S.run === run) w1.show(data);
+    if (S.run?.id === run.id) w1.show(data);
   } catch (err) {
     if (err.status === 409) message(t("net.noWeights"));
   }
@@ -129,11 +141,11 @@ async function loadW1() {
 
 async function loadInspect() {
   const run = S.run;
-  if (!run || S.inspecting) return;
+  if (!run || !hasWeights(run) || S.inspecting) return;
   S.inspecting = true;
   try {
     const data = await runsApi.inspect(run.id, 200);
-    if (S.run === run) mistakes.show(data);
+    if (S.run?.id === run.id) mistakes.show(data);
   } catch {
     /* shown again on the next refresh */
   } finally {
@@ -157,7 +169,7 @@ function useImage(pixels, source, trueLabel = null, index = null) {
 
 async function predict() {
   const run = S.run;
-  if (!run || !S.image) return;
+  if (!run || !S.image || !hasWeights(run)) return;
   if (S.inflight) {
     S.again = true;
     return;
@@ -166,7 +178,7 @@ async function predict() {
   const label = S.label === "auto" ? S.trueLabel : Number(S.label);
   try {
     const res = await runsApi.predict(run.id, S.image, label);
-    if (S.run === run) {
+    if (S.run?.id === run.id) {
       graph.show(res.graph);
       $("#graph-empty").hidden = true;
       showProbabilities(res, S.trueLabel);
