@@ -40,6 +40,8 @@ export class RunView {
         const n = d[0].length;
         this.charts.dataset.points = String(n);
         this.charts.dataset.lastLoss = n ? String(d[1][n - 1]) : "";
+        $("#loss-wait").hidden = n > 0;
+        if (!n && this.run) $("#loss-wait").textContent = t(FINAL.has(this.run.status) ? "train.loss.none" : "train.loss.waiting");
       },
     });
     this.acc = new LineChart($("#acc-chart"), {
@@ -49,6 +51,12 @@ export class RunView {
       onDraw: (d) => {
         const n = d[0].length;
         this.charts.dataset.lastTestAcc = n ? String(d[2][n - 1]) : "";
+        const wait = $("#acc-wait");
+        wait.hidden = n > 0;
+        if (!n && this.run) {
+          wait.textContent = this.run.config.eval_every > this.run.iterations ? t("train.acc.none")
+            : t("train.acc.waiting", { every: nf(this.run.config.eval_every) });
+        }
       },
     });
     $("#show-raw").addEventListener("change", (e) => this.loss.show(1, e.target.checked));
@@ -159,6 +167,7 @@ export class RunView {
     msg.textContent = why ? t(`train.why.${run.status}`, { reason: why })
       : stoppedAt ? t("train.why.stoppedAt", { iteration: nf(run.losses.length) }) : "";
     msg.dataset.kind = run.status;
+    if (!run.losses.length) $("#loss-wait").textContent = t(FINAL.has(run.status) ? "train.loss.none" : "train.loss.waiting");
     this.progress();
     this.figures();
     this.onChange?.(run);
