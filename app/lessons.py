@@ -120,7 +120,7 @@ LESSONS: tuple[Lesson, ...] = (
            (View(graph={**get_example("relu"), "grad": [[5, 6], [7, 8]]}, example="relu", tables=("x", "y")),),
            Question(ask=("grad", "x"), set={"x": [[1.0, -0.5], [2.0, 3.0]]}, index=(1, 0))),
     Lesson("sigmoid", "5.5.2",
-           (_example("sigmoid-decomposed"),
+           (View(graph=get_example("sigmoid-decomposed"), example="sigmoid-decomposed", edit=("x",)),
             View(graph={"nodes": [_in("x", 0.5), {"id": "y", "op": "sigmoid", "inputs": ["x"]}], "output": "y"})),
            Question(ask=("grad", "x"), view=1, set={"x": 0}, tolerance=0.005)),
     Lesson("affine", "5.6.1–5.6.2",

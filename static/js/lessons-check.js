@@ -130,7 +130,7 @@ export class Check {
     if (right) this.onSolved?.();
     // now let the graph show it: the question's change applied, the number revealed and highlighted
     const focus = this.q.ask.node || null;
-    if (Object.keys(this.q.set || {}).length) await this.view.setValues(this.q.set);
+    if (Object.keys(this.q.set || {}).length) await this.view.showCase(this.q.set);
     if (this.q.answer == null) this.view.reveal(focus);
     this.settled();
   }

@@ -161,7 +161,14 @@ export class LiveView {
     this.changed(120);
   }
 
-  /** Put new values into leaves (a question's `set`), fields included. */
+  /** The lesson's own graph with a question's change applied, so the graph shows exactly the answer's case. */
+  showCase(values) {
+    this.graph = structuredClone(this.base);
+    this.buildInputs();
+    return this.setValues(values);
+  }
+
+  /** Put new values into leaves, fields included. */
   setValues(values) {
     for (const [id, v] of Object.entries(values)) {
       const n = this.node(id);
@@ -213,6 +220,7 @@ export class LiveView {
     this.renderTables();
     this.renderCheckSummary();
     this.msg.textContent = this.error || "";
+    this.root.classList.toggle("stale", !!this.error); // numbers from the last graph that evaluated
     this.msg.dataset.kind = this.error ? "error" : "";
     this.root.dataset.evaluated = String(++this.drawn);
     delete this.root.dataset.pending;
@@ -309,6 +317,11 @@ export class LiveView {
       },
     });
     this.shortenChecks();
+    // nothing here is clicked or rewired: no tab stops, the numbers read as text
+    this.svg.querySelectorAll("[tabindex]").forEach((e) => {
+      e.removeAttribute("tabindex");
+      e.removeAttribute("role");
+    });
     this.fit();
     this.markHidden();
     this.markFocus();
@@ -318,12 +331,13 @@ export class LiveView {
     this.forward.disabled = !this.result || (stepping && this.step.k === this.step.steps.length);
   }
 
-  /** Scale to the column: small graphs up to 1.2×, wide ones down to 0.72× (then the canvas scrolls). */
+  /** Scale to the column: small graphs up to 1.2×, wide ones down to 0.72× (0.6× on a phone), then the canvas scrolls. */
   fit() {
     const vb = this.svg.viewBox.baseVal;
     if (!vb || !vb.width) return;
     const room = this.canvas.clientWidth - 16;
-    const zoom = room > 0 ? Math.max(0.72, Math.min(1.2, room / vb.width, 380 / vb.height)) : 1;
+    const floor = room < 600 ? 0.6 : 0.72; // a phone sees the whole of the book's small graphs
+    const zoom = room > 0 ? Math.max(floor, Math.min(1.2, room / vb.width, 380 / vb.height)) : 1;
     this.svg.setAttribute("width", Math.round(vb.width * zoom));
     this.svg.setAttribute("height", Math.round(vb.height * zoom));
   }
