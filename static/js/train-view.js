@@ -40,8 +40,7 @@ export class RunView {
         const n = d[0].length;
         this.charts.dataset.points = String(n);
         this.charts.dataset.lastLoss = n ? String(d[1][n - 1]) : "";
-        $("#loss-wait").hidden = n > 0;
-        if (!n && this.run) $("#loss-wait").textContent = t(FINAL.has(this.run.status) ? "train.loss.none" : "train.loss.waiting");
+        this.waitTexts();
       },
     });
     this.acc = new LineChart($("#acc-chart"), {
@@ -51,12 +50,7 @@ export class RunView {
       onDraw: (d) => {
         const n = d[0].length;
         this.charts.dataset.lastTestAcc = n ? String(d[2][n - 1]) : "";
-        const wait = $("#acc-wait");
-        wait.hidden = n > 0;
-        if (!n && this.run) {
-          wait.textContent = this.run.config.eval_every > this.run.iterations ? t("train.acc.none")
-            : t("train.acc.waiting", { every: nf(this.run.config.eval_every) });
-        }
+        this.waitTexts();
       },
     });
     $("#show-raw").addEventListener("change", (e) => this.loss.show(1, e.target.checked));
@@ -167,10 +161,24 @@ export class RunView {
     msg.textContent = why ? t(`train.why.${run.status}`, { reason: why })
       : stoppedAt ? t("train.why.stoppedAt", { iteration: nf(run.losses.length) }) : "";
     msg.dataset.kind = run.status;
-    if (!run.losses.length) $("#loss-wait").textContent = t(FINAL.has(run.status) ? "train.loss.none" : "train.loss.waiting");
+    this.waitTexts();
     this.progress();
     this.figures();
     this.onChange?.(run);
+  }
+
+  /** What an empty chart waits for, or why it stays empty. */
+  waitTexts() {
+    const run = this.run;
+    if (!run) return;
+    const over = FINAL.has(run.status);
+    const loss = $("#loss-wait");
+    loss.hidden = run.losses.length > 0;
+    loss.textContent = t(over ? "train.loss.none" : "train.loss.waiting");
+    const acc = $("#acc-wait");
+    acc.hidden = run.epochs.length > 0;
+    acc.textContent = over ? t("train.acc.noneFinal")
+      : run.config.eval_every >= run.iterations ? t("train.acc.none") : t("train.acc.waiting", { every: nf(run.config.eval_every) });
   }
 
   setStatus(status, position) {
