@@ -27,7 +27,14 @@ const graph = new NetGraph($("#graph"), $("#canvas"), {
   },
 });
 const w1 = new W1Grid($("#w1"));
-const mistakes = new Mistakes({ onPick: (px, label, index) => useImage(px, "gallery", label, index) });
+const mistakes = new Mistakes({
+  onPick: (px, label, index) => {
+    useImage(px, "gallery", label, index);
+    // the net is at the top of the page: bring it into view to see the mistake go through it
+    const smooth = matchMedia("(prefers-reduced-motion: no-preference)").matches;
+    document.querySelector(".net-card").scrollIntoView({ behavior: smooth ? "smooth" : "auto", block: "start" });
+  },
+});
 
 function message(text, kind = "info") {
   const m = $("#net-message");
