@@ -83,6 +83,12 @@ def test_the_books_numbers_appear_on_the_shopping_graphs(new_page):
     assert [grad_on(both, *e) for e in (("apple_num", "apple_price"), ("apple", "apple_price"), ("orange", "orange_price"),
                                          ("orange_num", "orange_price"), ("tax", "price"))] == ["110", "2.2", "3.3", "165", "650"]
     shot(page, "lesson-shopping-en")
+    # "Open in the editor" carries the graph as it is now
+    href = both.get_by_role("link", name="Open in the editor").get_attribute("href")
+    assert "/#graph=" in href
+    page.goto(href)
+    page.wait_for_selector("body[data-ready]")
+    page.wait_for_function("() => document.querySelector('#graph .sink .edge-value')?.textContent === '715'")
 
 
 def test_a_prediction_is_corrected_with_an_explanation_then_accepted(new_page):
