@@ -192,3 +192,15 @@ def test_load_rejects_arrays_that_do_not_match_the_config(tmp_path: Path) -> Non
     net.save(tmp_path / "bad.npz")
     with pytest.raises(ValueError, match="do not match"):
         TwoLayerNet.load(tmp_path / "bad.npz")
+
+
+@pytest.mark.parametrize("activation", ["relu", "sigmoid"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_accuracy_agrees_with_predict(mnist_images: tuple, activation: str, dtype: type) -> None:
+    x, t = mnist_images
+    net = TwoLayerNet(784, 30, 10, weight_init_std=0.3, activation=activation, dtype=dtype, seed=6)
+    expected = float(np.mean(np.argmax(net.predict(x), axis=1) == t))
+    assert 0.05 < expected < 0.5  # an untrained net: right by chance, so ties or slips would show
+    for chunk in (1, 77, 1000, 4096):
+        assert net.accuracy(x, t, chunk=chunk) == expected
+    assert net.accuracy(x, np.eye(10)[t]) == expected
