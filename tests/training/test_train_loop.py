@@ -23,8 +23,12 @@ def test_schedule_and_events() -> None:
     assert [e.iteration for e in result.evals] == [10, 20, 25], "every eval_every iterations and at the end"
     assert [e.epoch for e in result.evals] == [1.0, 2.0, 2.5]  # 1000 images / batch 100 = 10 steps an epoch
     losses = [e for e in events if e.kind == "loss"]
-    assert [e.iteration for e in losses] == list(range(1, 26))
+    # every iteration's loss once, in order; none reported past an evaluation before its event
     assert np.array_equal(np.concatenate([e.losses for e in losses]), result.losses)
+    assert [e.iteration - len(e.losses) for e in losses] == [0] + [e.iteration for e in losses[:-1]]
+    marks = [(e.iteration, e.kind) for e in events]
+    assert marks == sorted(marks, key=lambda m: (m[0], m[1] == "eval"))
+    assert {(10, "loss"), (10, "eval"), (20, "loss"), (20, "eval"), (25, "loss"), (25, "eval")} <= set(marks)
     evals = [(e.iteration, e.train_acc, e.test_acc) for e in events if e.kind == "eval"]
     assert evals == [(e.iteration, e.train_acc, e.test_acc) for e in result.evals]
     assert result.final_test_acc == result.evals[-1].test_acc
@@ -40,10 +44,15 @@ def test_the_books_default_schedule_has_17_evaluations() -> None:
 
 def test_report_every_batches_losses() -> None:
     events: list[Progress] = []
-    result = train(SMALL, on_progress=events.append, report_every=10)
+    result = train(SMALL, on_progress=events.append, report_every=10, overlap_eval=False)
     chunks = [len(e.losses) for e in events if e.kind == "loss"]
     assert chunks == [10, 10, 5]
     assert [e.loss for e in events if e.kind == "loss"] == [float(result.losses[i]) for i in (9, 19, 24)]
+
+
+def test_overlapped_and_inline_evaluations_agree() -> None:
+    a, b = train({**SMALL, "iterations": 40}), train({**SMALL, "iterations": 40}, overlap_eval=False)
+    assert a.evals == b.evals and np.array_equal(a.losses, b.losses)
 
 
 def test_same_seed_identical_curves_other_seed_not() -> None:
@@ -108,10 +117,16 @@ def test_stop_flag_is_checked_between_iterations() -> None:
 
 def test_snapshot_is_independent_of_the_live_net() -> None:
     snaps = []
-    result = train(SMALL, on_progress=lambda p: snaps.append((p.snapshot(), p.net)) if p.kind == "eval" else None)
-    first, live = snaps[0]
-    assert live is result.net and first is not result.net
+    result = train(SMALL, on_progress=lambda p: snaps.append((p.snapshot(), p.net, p.kind)))
+    first, live, kind = snaps[0]
+    assert kind == "loss" and live is result.net and first is not result.net
     assert not np.array_equal(first.params["W1"], result.net.params["W1"])
+    scored = next(net for _, net, kind in snaps if kind == "eval")
+    assert scored is not result.net, "an eval event carries the weights it scored"
+    from app.data import load_dataset
+
+    ds = load_dataset("mnist")
+    assert scored.accuracy(ds.x_test[:500], ds.t_test[:500].astype(np.intp)) == result.evals[0].test_acc
     x = np.zeros((1, 784), np.float32)
     assert first.predict(x).shape == (1, 10)
 
