@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat
 
-Tensor = float | list[Any]
+# Strict: JSON true or "1.5" is not a number (lax pydantic would turn them into 1.0 and 1.5 silently).
+Tensor = StrictFloat | list[Any]
 Number = float | str  # a finite number, or "NaN" / "Infinity" / "-Infinity"
 TensorOut = Number | list[Any] | None
 

@@ -25,9 +25,12 @@ def net_from_params(params: dict[str, np.ndarray], config: dict[str, Any]) -> Tw
 
 def as_image(image: list[Any], size: int) -> np.ndarray:
     try:
-        x = np.asarray(image, dtype=np.float64)
+        x = np.asarray(image)
     except (ValueError, TypeError):
         raise PredictError("image must be 784 numbers, or 28 rows of 28 numbers") from None
+    if x.dtype.kind not in "iuf":  # strings, booleans, nulls, ragged rows: not pixels
+        raise PredictError("image must be 784 numbers, or 28 rows of 28 numbers (no strings, booleans or nulls)")
+    x = x.astype(np.float64)
     if x.size != size or x.ndim not in (1, 2):
         raise PredictError(f"image must have {size} pixels (28x28), got shape {list(x.shape)}")
     if not np.all(np.isfinite(x)) or x.min() < 0 or x.max() > 1:
