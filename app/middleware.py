@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
@@ -17,8 +19,18 @@ SECURITY_HEADERS = [
 ]
 
 
-class TooLarge(Exception):
-    pass
+def too_large(max_bytes: int) -> tuple[str, list[dict[str, Any]]]:
+    msg = f"the request body is larger than {max_bytes} bytes (limit max_body_bytes = {max_bytes})"
+    return msg, [{"node": None, "field": "body", "message": msg, "limit": "max_body_bytes", "limit_value": max_bytes}]
+
+
+class TooLarge(HTTPException):
+    """Raised by receive() once a streamed body passes the cap. An HTTPException, because FastAPI's body
+    reader turns any other exception into a 400 'error parsing the body'; the app's handler answers 413."""
+
+    def __init__(self, max_bytes: int) -> None:
+        message, self.errors = too_large(max_bytes)
+        super().__init__(413, message)
 
 
 class SecurityHeaders:
@@ -59,7 +71,7 @@ class BodyLimit:
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
-                    raise TooLarge
+                    raise TooLarge(self.max_bytes)
             return message
 
         async def tracking_send(message: Message) -> None:
@@ -74,9 +86,8 @@ class BodyLimit:
                 await self._reject(send)
 
     async def _reject(self, send: Send) -> None:
-        msg = f"the request body is larger than {self.max_bytes} bytes (limit max_body_bytes = {self.max_bytes})"
-        body = json.dumps({"detail": msg, "errors": [{"node": None, "field": "body", "message": msg,
-                                                      "limit": "max_body_bytes", "limit_value": self.max_bytes}]}).encode()
+        msg, errors = too_large(self.max_bytes)
+        body = json.dumps({"detail": msg, "errors": errors}).encode()
         await send({"type": "http.response.start", "status": 413,
                     "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
         await send({"type": "http.response.body", "body": body})
