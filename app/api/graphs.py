@@ -9,12 +9,16 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, PlainTextResponse
 
 from app.api.errors import error_response
-from app.api.schemas import ERRORS, Evaluation, GraphIn, SavedGraph
+from app.api.schemas import ERRORS, Evaluation, GraphIn, GraphOut, SavedGraph
 from app.graph.encode import evaluation_to_json
 from app.graph.engine import evaluate
 from app.graph.model import parse_graph
 
 router = APIRouter(prefix="/api/graphs", tags=["graphs"])
+
+
+class PythonScript(PlainTextResponse):
+    media_type = "text/x-python"  # declared as such in the OpenAPI, not as text/plain
 
 
 def _evaluate(graph: dict[str, Any], check: bool, request: Request) -> dict[str, Any]:
@@ -40,7 +44,7 @@ async def save_graph(graph: GraphIn, request: Request) -> JSONResponse:
     return JSONResponse({"id": gid, "url": f"/?g={gid}"}, status_code=201)
 
 
-@router.get("/{graph_id}", responses={404: ERRORS[422]})
+@router.get("/{graph_id}", response_model=GraphOut, responses={404: ERRORS[422]})
 async def get_graph(graph_id: str, request: Request) -> JSONResponse:
     """A saved graph, exactly as it was stored."""
     data = await run_in_threadpool(request.app.state.store.get_graph, graph_id)
@@ -49,11 +53,11 @@ async def get_graph(graph_id: str, request: Request) -> JSONResponse:
     return JSONResponse(data)
 
 
-@router.post("/export/python", response_class=PlainTextResponse, responses=ERRORS)
-async def export_python(graph: GraphIn, request: Request) -> PlainTextResponse:
+@router.post("/export/python", response_class=PythonScript, responses=ERRORS)
+async def export_python(graph: GraphIn, request: Request) -> PythonScript:
     """A runnable numpy script that builds the graph from the book's layer classes."""
     from app.graph.pyexport import graph_to_python
 
     data = graph.as_json()
     parse_graph(data, request.app.state.settings.limits)
-    return PlainTextResponse(graph_to_python(data), media_type="text/x-python")
+    return PythonScript(graph_to_python(data))
