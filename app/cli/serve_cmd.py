@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -17,19 +16,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from app.config import Settings
     from app.main import create_app
-    from app.store import StoreError
 
-    try:
-        if args.reload:
-            uvicorn.run("app.main:app", host=args.host, port=args.port, reload=True)
-            return 0
-        app = create_app()
-        from app.store import Store
-
-        Store(app.state.settings.data_dir)  # fail here, with a clear message, not in a traceback
-    except StoreError as e:
-        print(f"backprop-lab: {e}", file=sys.stderr)
-        return 1
-    uvicorn.run(app, host=args.host, port=args.port)
+    # A bad variable or an unusable data directory (read-only, full, a file) ends here with one line
+    # on stderr and exit status 1, before uvicorn starts: no traceback.
+    settings = Settings.from_env()
+    if args.reload:
+        uvicorn.run("app.main:app", host=args.host, port=args.port, reload=True)
+        return 0
+    uvicorn.run(create_app(settings), host=args.host, port=args.port)
     return 0
