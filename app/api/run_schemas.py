@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 from app.api.schemas import Evaluation
 
 Status = Literal["queued", "running", "done", "stopped", "failed", "interrupted"]
+StopStatus = Literal["stopping", "queued", "running", "done", "stopped", "failed", "interrupted"]
 
 
 class RunCreated(BaseModel):
@@ -18,6 +19,11 @@ class RunCreated(BaseModel):
     config: dict[str, Any]
     token: str = Field(description="authorises stop and delete; shown only once")
     events: str
+
+
+class RunStopped(BaseModel):
+    id: str
+    status: StopStatus = Field(description="'stopping' until the worker has stopped, or the status it already had")
 
 
 class Progress(BaseModel):
@@ -80,7 +86,7 @@ class RunDetail(RunSummary):
 
 class PredictIn(BaseModel):
     image: list[Any] = Field(description="784 floats in [0, 1], or 28 rows of 28", min_length=28, max_length=784)
-    label: int | None = Field(default=None, ge=0, le=9, description="class whose loss is backpropagated (default: the prediction)")
+    label: int | None = Field(default=None, ge=0, le=9, strict=True, description="class whose loss is backpropagated (default: the prediction)")
     detail: Literal["summary", "full"] = Field(default="summary", description="'full' sends every weight in the graph")
 
 
