@@ -162,6 +162,9 @@ class JobManager:
         return self.jobs.get(run_id)
 
     def weights_path(self, run_id: str) -> Path:
+        # Ids come from secrets.token_hex; anything else (a "../" from a URL) never becomes a path.
+        if not run_id.isascii() or not run_id.isalnum():
+            raise ValueError(f"not a run id: {run_id[:40]!r}")
         return self.weights_dir / f"{run_id}.npz"
 
     def current_weights(self, run_id: str) -> dict[str, np.ndarray] | None:
