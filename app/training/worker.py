@@ -62,7 +62,12 @@ def _train(config: dict[str, Any], weights_path: str, inbox: Any, stop_event: An
 
     def should_stop() -> bool:
         # A server killed with -9 cannot stop us: notice that our parent is gone and end.
-        return stop_event.is_set() or os.getppid() != parent
+        if os.getppid() != parent:
+            # Nobody reads the queue any more, and its pipe fills: without this, exiting would wait forever
+            # for the queue's feeder thread, keeping this process (and the resource tracker) alive.
+            inbox.cancel_join_thread()
+            return True
+        return stop_event.is_set()
 
     result = train(config, on_progress, should_stop, report_every=10)
     send_losses(result.iterations)
