@@ -169,7 +169,8 @@ async def predict(run_id: str, body: PredictIn, request: Request) -> Any:
         return error_response(422, str(e), [{"node": None, "field": e.field, "message": str(e)}])
 
 
-@router.get("/{run_id}/weights.npz", response_class=Response, responses={**content("application/octet-stream", "an .npz file"), **errors(404)})
+@router.get("/{run_id}/weights.npz", response_class=Response,
+            responses={**content("application/octet-stream", "an .npz file"), **errors(404)})
 async def download_weights(run_id: str, request: Request) -> Response:
     """The trained weights (W1, b1, W2, b2 and the config), loadable into TwoLayerNet."""
     run = await _get(request, run_id)
@@ -183,7 +184,8 @@ async def download_weights(run_id: str, request: Request) -> Response:
                     headers={"Content-Disposition": f'attachment; filename="backprop-lab-{run_id}.npz"'})
 
 
-@router.get("/{run_id}/metrics.csv", response_class=Response, responses={**content("text/csv", "CSV with a header row"), **errors(404)})
+@router.get("/{run_id}/metrics.csv", response_class=Response,
+            responses={**content("text/csv", "CSV with a header row"), **errors(404)})
 async def download_metrics(run_id: str, request: Request) -> Response:
     """Loss per iteration and accuracies per evaluation, as CSV."""
     run = await _get(request, run_id)
