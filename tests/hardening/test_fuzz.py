@@ -13,8 +13,10 @@ stops every worker. Examples per operation: BACKPROP_LAB_FUZZ_EXAMPLES (default 
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import os
+import re
 import tempfile
 import time
 from collections import Counter
@@ -108,6 +110,28 @@ def test_api(case: schemathesis.Case) -> None:
     FUZZ_SECONDS[case.operation.label] = FUZZ_SECONDS.get(case.operation.label, 0.0) + time.perf_counter() - t
     if 400 <= response.status_code < 500:
         assert_useful_error(response)
+
+
+def test_the_openapi_declares_the_one_error_model_wherever_errors_happen() -> None:
+    spec = app.openapi()
+    text = json.dumps(spec)
+    refs = set(re.findall(r'"#/components/schemas/([^"]+)"', text))
+    assert refs <= set(spec["components"]["schemas"]), "dangling $ref"
+    assert "HTTPValidationError" not in text
+    error = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}}
+    for path, item in spec["paths"].items():
+        for method, op in item.items():
+            codes = op["responses"]
+            assert any(c.startswith("2") for c in codes), f"{method} {path}: no success response"
+            for code, response in codes.items():
+                if code[0] in "45":
+                    assert response["content"] == error and response["description"], f"{method} {path} {code}"
+            if "requestBody" in op:
+                assert {"400", "413", "422"} <= set(codes), f"{method} {path}"
+            if "{" in path:
+                assert "404" in codes, f"{method} {path}"
+    assert "Retry-After" in spec["paths"]["/api/runs"]["post"]["responses"]["429"]["headers"]
+    assert set(spec["paths"]["/api/graphs/export/python"]["post"]["responses"]["200"]["content"]) == {"text/x-python"}
 
 
 def test_the_fuzzing_covered_every_operation_and_left_no_worker() -> None:
