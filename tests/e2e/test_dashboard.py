@@ -148,7 +148,9 @@ def test_stop_a_run(new_page, base_url) -> None:
     assert page.locator("#run-message").is_visible()
 
 
-def test_reload_and_a_lost_connection_leave_no_gap(new_page, base_url) -> None:
+def test_reload_and_a_lost_connection_leave_no_gap(new_page, base_url, console) -> None:
+    # Chromium itself logs the requests that fail while the context is offline; the page must recover from them.
+    console.allow(r"net::ERR_INTERNET_DISCONNECTED")
     page = open_train(new_page)
     iterations = 4000
     run_id = start_from_form(page, iterations=iterations, eval_every=2000, seed=5, **SMALL)
