@@ -35,15 +35,12 @@ from app.nn.optimizers import make_optimizer
 from app.nn.two_layer_net import TwoLayerNet
 from app.training.config import ConfigError, TrainConfig, parse_config
 
-try:
-    from threadpoolctl import threadpool_limits
-except ImportError:  # without it BLAS keeps its own thread count (set OPENBLAS_NUM_THREADS=1 instead)
-    threadpool_limits = None
+from threadpoolctl import threadpool_limits
 
 
 def blas_limit(threads: int | None) -> AbstractContextManager[Any]:
     """Limit BLAS to ``threads`` threads inside the block (process-wide); None leaves it alone."""
-    if threads is None or threadpool_limits is None:
+    if threads is None:
         return nullcontext()
     return threadpool_limits(limits=threads, user_api="blas")
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import threadpoolctl
 from pydantic import ValidationError
 
 from app.data import Dataset
@@ -183,8 +184,6 @@ def test_missing_dataset_is_a_config_error(monkeypatch: pytest.MonkeyPatch) -> N
 
 
 def test_blas_gets_one_thread_while_training() -> None:
-    threadpoolctl = pytest.importorskip("threadpoolctl")
-
     def blas_threads() -> set[int]:
         return {i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"}
 
