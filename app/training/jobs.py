@@ -11,9 +11,11 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import logging
 import multiprocessing as mp
 import queue
 import secrets
+import sqlite3
 import threading
 import time
 from collections import deque
@@ -23,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from app.store.db import StoreError
 from app.store.runs import RunStore
 from app.training.channel import Channel, Event
 from app.training.worker import run_worker
@@ -30,6 +33,9 @@ from app.training.worker import run_worker
 LOSS_EVENT_INTERVAL = 0.25  # at most four loss events a second, however fast training is
 FLUSH_INTERVAL = 0.5  # events reach SQLite at least twice a second
 STOP_GRACE = 2.0  # seconds a worker gets to stop between iterations before it is terminated
+SAVE_RETRY = 2.0  # seconds between attempts to save a finished run the database refused (a full disk)
+
+log = logging.getLogger(__name__)
 
 
 class JobError(Exception):
@@ -59,6 +65,11 @@ class Job:
     status: str = "queued"
     stop_requested: bool = False
     pending: list[Event] = field(default_factory=list)  # published but not yet in SQLite
+    unsaved: dict[str, Any] = field(default_factory=dict)  # row fields a failed write still owes SQLite
+
+    @property
+    def active(self) -> bool:
+        return self.status in ("queued", "running")
 
 
 class JobManager:
@@ -104,11 +115,11 @@ class JobManager:
         with self.lock:
             if self.closing:
                 raise JobError("the server is shutting down", 503, retry_after=5)
-            mine = sum(1 for j in self.jobs.values() if j.client == client)
+            mine = sum(1 for j in self.jobs.values() if j.client == client and j.active)
             if mine >= self.max_per_client:
                 raise JobError(f"this client already has {mine} active runs (limit max_active_per_client = "
                                f"{self.max_per_client}); wait for one to finish or stop one", 429, retry_after=10)
-            if len(self.jobs) >= self.max_running and len(self.waiting) >= self.queue_size:
+            if self._running() >= self.max_running and len(self.waiting) >= self.queue_size:
                 raise JobError(f"the queue is full ({len(self.waiting)} runs waiting, limit queue_size = {self.queue_size})",
                                429, retry_after=15)
             run_id, token = secrets.token_hex(6), secrets.token_urlsafe(24)
@@ -134,6 +145,8 @@ class JobManager:
             job = self.jobs.get(run_id)
             if job is None:
                 return self.runs.get(run_id)["status"]
+            if not job.active:  # finished, only waiting to be saved
+                return job.status
             job.stop_requested = True
             if run_id in self.waiting:
                 self.waiting.remove(run_id)
@@ -151,6 +164,10 @@ class JobManager:
             if job is not None and job.process is not None:
                 job.process.join(STOP_GRACE + 1)
         self.runs.delete(run_id)
+        with self.lock:
+            job = self.jobs.get(run_id)
+            if job is not None and not job.active:  # finished, waiting to be saved: not saved after all
+                self.jobs.pop(run_id)
         self.weights_path(run_id).unlink(missing_ok=True)
 
     # -- queries ---------------------------------------------------------------------------------
@@ -186,11 +203,14 @@ class JobManager:
 
     def _schedule(self) -> None:
         with self.lock:
-            while self.waiting and sum(1 for j in self.jobs.values() if j.process is not None) < self.max_running:
+            while self.waiting and self._running() < self.max_running:
                 job = self.jobs[self.waiting.popleft()]
                 self._launch(job)
             for i, run_id in enumerate(self.waiting, start=1):
                 self._publish(self.jobs[run_id], "status", {"status": "queued", "position": i})
+
+    def _running(self) -> int:
+        return sum(1 for j in self.jobs.values() if j.process is not None and j.active)
 
     def _launch(self, job: Job) -> None:
         job.inbox, job.stop_event = self.mp.Queue(), self.mp.Event()
@@ -207,11 +227,22 @@ class JobManager:
     def _publish(self, job: Job, kind: str, data: dict[str, Any], final: bool = False) -> None:
         job.pending.append(job.channel.publish(kind, data, final))
 
-    def _flush(self, job: Job, **fields: Any) -> None:
+    def _flush(self, job: Job, **fields: Any) -> bool:
+        """Write the pending events and row fields; when the database refuses (a full disk, a locked or
+        read-only file) keep them in memory for the next attempt, so nothing is lost, and say so."""
         events, job.pending = job.pending, []
-        self.runs.append_events(job.run_id, events, iteration=job.iteration, **fields)
+        fields = {**job.unsaved, **fields, "iteration": job.iteration}
+        try:
+            self.runs.append_events(job.run_id, events, **fields)
+        except (sqlite3.Error, OSError, StoreError) as e:
+            job.pending = events + job.pending
+            job.unsaved = fields
+            log.warning("run %s: could not save %d events (%s); kept in memory, retrying", job.run_id, len(events), e)
+            return False
+        job.unsaved = {}
+        return True
 
-    def _monitor(self, job: Job) -> None:
+    def _follow(self, job: Job) -> None:
         """Turn the worker's messages into events; batch losses; flush; notice a worker that died."""
         losses: list[float] = []
         first = 0
@@ -252,6 +283,18 @@ class JobManager:
             self._finish(job, *outcome)
             self._schedule()
 
+    def _monitor(self, job: Job) -> None:
+        """Follow the worker; whatever goes wrong here, the run ends (failed) instead of staying 'running'."""
+        try:
+            self._follow(job)
+        except Exception as e:  # noqa: BLE001 - a bug here must not leave a run and its worker orphaned
+            log.exception("run %s: monitor failed", job.run_id)
+            self._kill_if_alive(job)
+            with self.lock:
+                if job.active:
+                    self._finish(job, "failed", {"status": "failed", "error": f"the server lost track of the run ({e})"})
+                    self._schedule()
+
     def _emit_losses(self, job: Job, first: int, losses: list[float]) -> None:
         if losses:
             self._publish(job, "loss", {"start": first, "values": list(losses)})
@@ -262,8 +305,23 @@ class JobManager:
         job.status = status
         self._publish(job, status, summary, final=True)
         error = summary.get("error") if status == "failed" else None
-        self._flush(job, status=status, finished=time.time(), summary=summary, error=error)
-        self.jobs.pop(job.run_id, None)
+        if self._flush(job, status=status, finished=time.time(), summary=summary, error=error):
+            self.jobs.pop(job.run_id, None)
+        else:  # the run stays served from memory (it holds no slot) until the database takes it
+            self._retry_save(job)
+
+    def _retry_save(self, job: Job) -> None:
+        def attempt() -> None:
+            with self.lock:
+                if self._flush(job):
+                    self.jobs.pop(job.run_id, None)
+                    return
+            if not self.closing:
+                self._retry_save(job)
+
+        timer = threading.Timer(SAVE_RETRY, attempt)
+        timer.daemon = True
+        timer.start()
 
     def _kill_if_alive(self, job: Job) -> None:
         if job.process is not None and job.process.is_alive():

@@ -9,7 +9,14 @@ from typing import Any
 from app.training.jobs import JobManager
 
 
+def _with_unsaved(run: dict[str, Any], manager: JobManager) -> dict[str, Any]:
+    """The row as it will be once the database takes what a failed write still owes it."""
+    job = manager.live(run["id"])
+    return {**run, **job.unsaved} if job is not None and job.unsaved else run
+
+
 def run_summary(run: dict[str, Any], manager: JobManager) -> dict[str, Any]:
+    run = _with_unsaved(run, manager)
     job = manager.live(run["id"])
     iterations = int(run["config"].get("iterations", 0))
     iteration = job.iteration if job else run["iteration"]
@@ -28,6 +35,7 @@ def run_summary(run: dict[str, Any], manager: JobManager) -> dict[str, Any]:
 
 
 def run_detail(run: dict[str, Any], manager: JobManager) -> dict[str, Any]:
+    run = _with_unsaved(run, manager)
     out = run_summary(run, manager)
     job = manager.live(run["id"])
     events = job.channel.after(0) if job else manager.runs.events(run["id"])
