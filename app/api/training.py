@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.api.errors import error_response
+from app.api.schemas import ErrorOut
 from app.data import DatasetError, available_datasets, sample_images
 from app.data.mnist import KNOWN
 from app.nn.gradcheck import DEFAULT_SEED, KINK_SEED, gradient_check
@@ -18,17 +19,6 @@ from app.training.config import KNOWN_SIZES
 
 router = APIRouter(prefix="/api", tags=["training"])
 _checks = asyncio.Semaphore(1)  # a check is seconds of CPU: one at a time per server
-
-
-class ErrorItem(BaseModel):
-    node: str | None = None
-    field: str | None = None
-    message: str
-
-
-class ErrorBody(BaseModel):
-    detail: str
-    errors: list[ErrorItem]
 
 
 class GradCheckIn(BaseModel):
@@ -90,7 +80,7 @@ class SamplesOut(BaseModel):
     images: list[list[float]] = Field(description="rows*cols pixels in [0, 1] each, as the net sees them")
 
 
-ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": ErrorBody} for code in (404, 422, 429)}
+ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": ErrorOut} for code in (404, 422, 429)}
 
 
 @router.post("/gradient-check", response_model=GradCheckOut, responses=ERRORS)
