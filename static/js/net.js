@@ -229,6 +229,8 @@ async function loadSamples(seed = S.sampleSeed) {
       return b;
     }));
     $("#samples-note").textContent = seed == null ? t("net.samples.first") : t("net.samples.random");
+    // Nothing chosen yet: show the net at work on the first test image rather than an empty panel.
+    if (!S.image && s.images.length) useImage(s.images[0], "sample", s.labels[0], s.indices[0]);
   } catch (err) {
     $("#samples-note").textContent = t("net.samples.error", { detail: err.detail || err.message });
   }
