@@ -64,6 +64,7 @@ class Job:
     iteration: int = 0
     status: str = "queued"
     stop_requested: bool = False
+    deleted: bool = False  # its rows are gone: nothing more is owed to the database
     pending: list[Event] = field(default_factory=list)  # published but not yet in SQLite
     unsaved: dict[str, Any] = field(default_factory=dict)  # row fields a failed write still owes SQLite
 
@@ -158,16 +159,22 @@ class JobManager:
         return "stopping"
 
     def delete(self, run_id: str) -> None:
-        if run_id in self.jobs:
+        job = self.jobs.get(run_id)
+        if job is not None:
             self.stop(run_id)
-            job = self.jobs.get(run_id)
-            if job is not None and job.process is not None:
+            if job.process is not None:
                 job.process.join(STOP_GRACE + 1)
-        self.runs.delete(run_id)
+            if job.monitor is not None and job.monitor is not threading.current_thread():
+                job.monitor.join(STOP_GRACE + 1)  # the run's end is recorded before its rows go
         with self.lock:
             job = self.jobs.get(run_id)
-            if job is not None and not job.active:  # finished, waiting to be saved: not saved after all
-                self.jobs.pop(run_id)
+            if job is not None:
+                # Whatever the job still meant to write (a monitor that outlived the join, a save being
+                # retried) would only fail on the deleted rows, and be retried forever: it is dropped.
+                job.deleted = True
+                if not job.active:
+                    self.jobs.pop(run_id)
+            self.runs.delete(run_id)
         self.weights_path(run_id).unlink(missing_ok=True)
 
     # -- queries ---------------------------------------------------------------------------------
@@ -232,9 +239,15 @@ class JobManager:
         read-only file) keep them in memory for the next attempt, so nothing is lost, and say so."""
         events, job.pending = job.pending, []
         fields = {**job.unsaved, **fields, "iteration": job.iteration}
+        if job.deleted:
+            job.unsaved = {}
+            return True
         try:
             self.runs.append_events(job.run_id, events, **fields)
         except (sqlite3.Error, OSError, StoreError) as e:
+            if job.deleted:  # deleted while this write was under way
+                job.unsaved = {}
+                return True
             job.pending = events + job.pending
             job.unsaved = fields
             log.warning("run %s: could not save %d events (%s); kept in memory, retrying", job.run_id, len(events), e)

@@ -187,6 +187,27 @@ def test_delete_removes_run_and_weights(server: LiveServer) -> None:
         assert not (server.settings.data_dir / "weights" / f"{run['id']}.npz").exists()
 
 
+def test_deleting_a_running_run_leaves_nothing_behind(server: LiveServer, caplog: pytest.LogCaptureFixture) -> None:
+    """The worker's last events came after the rows were gone: every save failed its foreign key and was
+    retried forever, every 2 s, with the finished job kept in memory."""
+    manager = server.server.config.app.state.jobs
+    with server.client() as client:
+        run = start(client, LONG)
+        wait_status(client, run["id"], ("running",))
+        while not client.get(f"/api/runs/{run['id']}").json()["metrics"]["loss"]:
+            time.sleep(0.05)
+        assert client.delete(f"/api/runs/{run['id']}", headers=auth(run)).status_code == 204
+        assert client.get(f"/api/runs/{run['id']}").status_code == 404
+        deadline = time.monotonic() + 5
+        while run["id"] in manager.jobs and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(2.5)  # past a save retry
+    assert run["id"] not in manager.jobs
+    assert manager.runs.events(run["id"]) == [] and manager.runs.get(run["id"]) is None
+    assert not (server.settings.data_dir / "weights" / f"{run['id']}.npz").exists()
+    assert not [r for r in caplog.records if run["id"] in r.getMessage() and "could not save" in r.getMessage()]
+
+
 def test_queue_positions_and_429(server: LiveServer) -> None:
     with server.client() as client:
         a, b = start(client, LONG), start(client, LONG)
