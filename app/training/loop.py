@@ -37,6 +37,8 @@ from app.training.config import ConfigError, TrainConfig, parse_config
 
 from threadpoolctl import threadpool_limits
 
+MAX_PENDING_EVALS = 2  # evaluations scored in the background at once, at most (one running, one waiting)
+
 
 def blas_limit(threads: int | None) -> AbstractContextManager[Any]:
     """Limit BLAS to ``threads`` threads inside the block (process-wide); None leaves it alone."""
@@ -167,7 +169,9 @@ def _train(config: TrainConfig, data: Dataset, on_progress: Callable[[Progress],
     evals: list[Evaluation] = []
     reported = 0
     # Scoring 70,000 images takes as long as ~200 iterations: it runs on the spare core, on a
-    # copy of the weights, while training goes on; its event is still reported in order.
+    # copy of the weights, while training goes on; its event is still reported in order. At most
+    # MAX_PENDING_EVALS wait: with evaluations more frequent than that (eval_every 100 on the full
+    # sets) training waits for the oldest, instead of a backlog that holds back the losses and a stop.
     pool = ThreadPoolExecutor(1, thread_name_prefix="train-eval") if overlap_eval else None
     pending: deque[tuple[int, TwoLayerNet, Future[tuple[float, float]]]] = deque()
 
@@ -176,6 +180,9 @@ def _train(config: TrainConfig, data: Dataset, on_progress: Callable[[Progress],
 
     def evaluate(done: int, wait: bool) -> None:
         snapshot = net.copy()
+        while len(pending) >= MAX_PENDING_EVALS:
+            old_done, old_snapshot, future = pending.popleft()
+            deliver(old_done, old_snapshot, future.result())
         if pool is not None and not wait:
             pending.append((done, snapshot, pool.submit(score, snapshot)))
         else:
@@ -226,6 +233,9 @@ def _train(config: TrainConfig, data: Dataset, on_progress: Callable[[Progress],
                 report_losses(done)
             if done % config.eval_every == 0 and done < total:
                 evaluate(done, wait=False)
+        if stopped:  # a stop is meant now: scores not begun are dropped (the last one below scores these weights)
+            for entry in [e for e in pending if e[2].cancel()]:
+                pending.remove(entry)
         collect(block=True)
         report_losses(done)
         if not evals or evals[-1].iteration != done:

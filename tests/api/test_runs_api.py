@@ -169,6 +169,29 @@ def test_stop_takes_effect_within_a_second_and_keeps_metrics(server: LiveServer)
     assert stopped["progress"]["iteration"] > 0 and len(stopped["metrics"]["loss"]) == stopped["progress"]["iteration"]
 
 
+def test_stop_is_quick_even_when_evaluations_are_frequent(server: LiveServer) -> None:
+    """The full sets scored every 100 iterations: scoring is slower than training, and the evaluations
+    waiting to be scored piled up; a stop waited for all of them, was killed after 2 s, and the run
+    lost its final figures and its weights."""
+    with server.client() as client:
+        run = start(client, {"iterations": 1_000_000, "eval_every": 100, "seed": 3})
+        wait_status(client, run["id"], ("running",))
+        deadline = time.monotonic() + 60
+        while len(client.get(f"/api/runs/{run['id']}").json()["metrics"]["epochs"]) < 3:
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        time.sleep(1.5)  # a backlog, if evaluations can pile up
+        t = time.monotonic()
+        assert client.post(f"/api/runs/{run['id']}/stop", headers=auth(run)).status_code == 202
+        stopped = wait_status(client, run["id"], ("stopped", "failed"), timeout=10)
+        latency = time.monotonic() - t
+        weights = client.get(f"/api/runs/{run['id']}/weights.npz")
+    assert latency < 1.0, latency
+    assert stopped["status"] == "stopped" and stopped["summary"]["test_acc"] > 0.8, stopped["summary"]
+    assert stopped["summary"]["iterations"] == stopped["progress"]["iteration"] == len(stopped["metrics"]["loss"])
+    assert weights.status_code == 200 and weights.content[:2] == b"PK"
+
+
 def test_tokens_guard_stop_and_delete(server: LiveServer, finished: tuple) -> None:
     run, _ = finished
     with server.client() as client:
