@@ -89,20 +89,32 @@ def _follow(client: Any, args: argparse.Namespace) -> int:
     return _follow_id(client, args.id)
 
 
+RECONNECT_FOR = 30.0  # seconds of failed reconnections before `follow` gives up
+
+
 def _follow_id(client: Any, run_id: str, as_json: bool = False) -> int:
     """Follow the event stream; on a dropped connection resume from the last event id (nothing lost)."""
+    import httpx
     from httpx_sse import connect_sse
 
-    last, iteration, total, loss, acc = 0, 0, 0, None, None
-    total = int(client.get(f"/api/runs/{run_id}").json()["config"]["iterations"])
+    r = client.get(f"/api/runs/{run_id}")
+    if r.status_code != 200:
+        return _fail(r)
+    run = r.json()
+    last, iteration, loss, acc = 0, 0, None, None
+    total = int(run["config"]["iterations"])
+    replay = run["status"] not in ("queued", "running")  # a finished run's history: no speed to show
     started = time.monotonic()
     final: tuple[str, dict[str, Any]] | None = None
+    lost_since: float | None = None
     while final is None:
         try:
             with connect_sse(client, "GET", f"/api/runs/{run_id}/events", headers={"Last-Event-ID": str(last)},
                              timeout=None) as source:
                 if source.response.status_code != 200:
+                    source.response.read()
                     return _fail(source.response)
+                lost_since = None
                 for sse in source.iter_sse():
                     last, data = int(sse.id), sse.json()
                     if sse.event == "loss":
@@ -115,12 +127,14 @@ def _follow_id(client: Any, run_id: str, as_json: bool = False) -> int:
                     elif sse.event in ("done", "stopped", "failed", "interrupted"):
                         final = (sse.event, data)
                         break
-                    _bar(iteration, total, loss, acc, time.monotonic() - started)
-        except Exception as e:  # noqa: BLE001 - a dropped stream is resumed, anything else ends the command
-            import httpx
-
-            if not isinstance(e, (httpx.TransportError, httpx.RemoteProtocolError)):
-                raise
+                    _bar(iteration, total, loss, acc, None if replay else time.monotonic() - started)
+        except (httpx.TransportError, httpx.RemoteProtocolError) as e:
+            # a dropped stream is resumed from the last event; a server gone for good ends the command
+            lost_since = lost_since or time.monotonic()
+            if time.monotonic() - lost_since > RECONNECT_FOR:
+                print(f"\nbackprop-lab runs: lost the server ({e}); the run may still be training: "
+                      f"follow it again with `backprop-lab runs follow {run_id}`", file=sys.stderr)
+                return 1
             time.sleep(1)
     print(file=sys.stderr)
     status, summary = final
@@ -132,11 +146,12 @@ def _follow_id(client: Any, run_id: str, as_json: bool = False) -> int:
     return 0 if status == "done" else 1
 
 
-def _bar(iteration: int, total: int, loss: float | None, acc: float | None, elapsed: float, width: int = 28) -> None:
+def _bar(iteration: int, total: int, loss: float | None, acc: float | None, elapsed: float | None, width: int = 28) -> None:
     frac = iteration / total if total else 0.0
     filled = int(width * frac)
-    rate = iteration / elapsed if elapsed > 0 else 0.0
-    parts = [f"[{'#' * filled}{'.' * (width - filled)}] {iteration}/{total}", f"{rate:,.0f} it/s"]
+    parts = [f"[{'#' * filled}{'.' * (width - filled)}] {iteration}/{total}"]
+    if elapsed is not None:  # None: a finished run's history, replayed at once
+        parts.append(f"{iteration / elapsed if elapsed > 0 else 0.0:,.0f} it/s")
     if loss is not None:
         parts.append(f"loss {loss:.4f}")
     if acc is not None:
@@ -173,6 +188,16 @@ def _show(client: Any, args: argparse.Namespace) -> int:
     print("config " + json.dumps(run["config"]))
     for e in run["metrics"]["epochs"]:
         print(f"  iteration {e['iteration']:>6}: train acc {e['train_acc']:.4f}  test acc {e['test_acc']:.4f}")
+    final, summary, timings = run["final"] or {}, run["summary"] or {}, run["timings"]
+    figures = [f"{name} {final[key]:.4f}" for key, name in (("train_acc", "train acc"), ("test_acc", "test acc"), ("loss", "loss"))
+               if final.get(key) is not None]
+    if figures:
+        print("final " + "  ".join(figures))
+    if timings.get("train_seconds") is not None:
+        print(f"trained for {timings['train_seconds']:.1f} s" + (f" (queued {timings['queued_seconds']:.1f} s)"
+                                                               if timings.get("queued_seconds") else ""))
+    if summary.get("reason"):
+        print(f"{run['status']}: {summary['reason']}")
     if run["error"]:
         print(f"error: {run['error']}")
     return 0
