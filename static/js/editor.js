@@ -967,7 +967,7 @@ async function start() {
       const o = document.createElement("option");
       o.value = ex.name;
       o.textContent = has(`example.${ex.name}`) ? t(`example.${ex.name}`) : ex.title || ex.name;
-      if (ex.description) o.title = ex.description;
+      if (ex.description) o.title = tOr(`example.${ex.name}.description`, ex.description);
       sel.append(o);
     }
   } else say(t("error.examples", { detail: exRes.reason.detail || exRes.reason.message }), "error");

@@ -117,7 +117,8 @@ def test_every_message_has_a_chinese_text_with_the_same_placeholders(new_page):
     assert len(en) > 250
     missing = sorted(set(en) - set(zh))
     assert missing == [], f"no Chinese for {missing[:20]}"
-    extra = sorted(k for k in set(zh) - set(en) if not k.startswith("op."))  # op.*: the API holds their English
+    # op.* and example.*.description: the API holds their English
+    extra = sorted(k for k in set(zh) - set(en) if not k.startswith("op.") and not re.fullmatch(r"example\.[\w-]+\.description", k))
     assert extra == [], f"Chinese without English: {extra[:20]}"
     params = re.compile(r"\{([a-zA-Z_]\w*)\}")  # {name}, not LaTeX's {2} or {x}-style groups in lesson prose
     for key in en:
@@ -131,6 +132,9 @@ def test_every_message_has_a_chinese_text_with_the_same_placeholders(new_page):
     from app.graph.ops import REGISTRY
 
     assert sorted(k[3:] for k in zh if k.startswith("op.")) == sorted(REGISTRY)
+    from app.graph.examples import EXAMPLES
+
+    assert sorted(k[8:-12] for k in zh if re.fullmatch(r"example\.[\w-]+\.description", k)) == sorted(EXAMPLES)
     # Chinese texts are really Chinese (a copied English string would pass the checks above)
     untranslated = [k for k in zh if zh[k] == en.get(k) and re.search(r"[a-z]{4,}\s+[a-z]{3,}\s+[a-z]{3,}", en[k])]
     assert untranslated == [], untranslated
@@ -147,6 +151,11 @@ def test_the_chinese_interface_has_no_english_left_on_the_editor(browser, base_u
         .filter(e => e.offsetParent !== null).map(e => e.textContent.trim())""")
     english = [s for s in visible if re.search(r"[A-Za-z]{3,} [A-Za-z]{3,}", s) and not re.search(r"[\u4e00-\u9fff]", s)]
     assert english == [], english
+    # the examples' descriptions (the API's English) show in Chinese when hovered
+    titles = page.evaluate("() => [...document.querySelectorAll('#example-select option[value]:not([value=\"\"])')].map(o => o.title)")
+    assert len(titles) >= 8
+    assert [s for s in titles if not re.search(r"[\u4e00-\u9fff]", s)] == [], titles
+    assert page.evaluate("() => document.querySelector('#example-select option[value=apple]').title").startswith("2 个苹果")
     assert page.title() == "计算图编辑器 · 反向传播实验室"
     ctx.close()
     assert console.unexpected() == []

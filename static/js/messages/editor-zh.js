@@ -158,6 +158,15 @@ export default {
   "example.relu": "矩阵上的 ReLU（5.5.1）",
   "example.affine-batch": "批大小为 2 的 Affine（5.6.2）",
   "example.softmax-with-loss": "Softmax-with-Loss（5.6.3）",
+  // 示例的说明：英文来自 API（GET /api/examples），这里只有中文译文（见 i18n.js 的 tOr）
+  "example.apple.description": "2 个苹果，每个 100 日元，消费税 10%：要付 220；d apple 2.2，d apple_num 110，d tax 200。",
+  "example.apple-orange.description": "2 个苹果每个 100，3 个橘子每个 150，消费税 10%：共 715；梯度为 110、2.2、3.3、165、650。",
+  "example.local-computation.description": "2 个苹果再加 4000 日元的其他东西：每个节点只管把到达它的数加起来。",
+  "example.chain-rule.description": "设 t = x + y，z = t^2，由链式法则 dz/dx = dz/dt * dt/dx = 2t * 1。",
+  "example.sigmoid-decomposed.description": "x -> x(-1) -> exp -> +1 -> /：得到的梯度等于单个 sigmoid 节点的 y(1 - y)。",
+  "example.relu.description": "书中的 x = [[1.0, -0.5], [-2.0, 3.0]]：掩码 x <= 0 挡住了梯度。",
+  "example.affine-batch.description": "Y = X W + B，N = 2；上游梯度 dY = [[1, 2, 3], [4, 5, 6]] 得到 dB = [5, 7, 9]。",
+  "example.softmax-with-loss.description": "得分经 softmax 后为 (0.3, 0.2, 0.5)，标签为 (0, 1, 0)：梯度 y - t = (0.3, -0.8, 0.5)。",
 
   // 运算的说明：英文来自 API（运算注册表），这里只有中文译文（见 i18n.js 的 tOr）
   "op.input": "你设定的值；反向传播在这里结束，得到 dL/dx。",
