@@ -37,6 +37,24 @@ async function call(method, url, body, { signal, text = false, headers = {} } = 
   return text ? response.text() : response.json();
 }
 
+/**
+ * An API message about one node, as shown at that node: the engine starts it
+ * with "node 'price' (mul): " (and some ops repeat "matmul: "), which the
+ * drawing already says; cut, the words that name the problem fit at the node.
+ */
+export function atNode(message, id, op) {
+  let s = String(message ?? "");
+  const head = `node '${id}'`;
+  if (s.startsWith(head)) {
+    let rest = s.slice(head.length);
+    if (op && rest.startsWith(` (${op})`)) rest = rest.slice(op.length + 3);
+    if (!rest.startsWith(":")) return s;
+    s = rest.slice(1).trimStart();
+  }
+  if (op && s.startsWith(`${op}: `)) s = s.slice(op.length + 2);
+  return s || String(message ?? "");
+}
+
 /** A JSON call for other pages' API clients (the dashboard's runs); `headers` e.g. Authorization. */
 export { call as request };
 

@@ -1,7 +1,7 @@
 // The graph editor page: wires the toolbar, the palette, the SVG view and the
 // side panel to one Doc, and re-evaluates through the API after every change.
 
-import { api, ApiError } from "./api.js";
+import { api, ApiError, atNode } from "./api.js";
 import { parseValue, valueText } from "./format.js";
 import { applyI18n, has, t, tOr } from "./i18n.js";
 import { download, fromBase64Url, graphProblem, hashLink, linkedGraph, loadLocal, saveLocal, standaloneSvg, svgToPng } from "./io.js";
@@ -150,7 +150,7 @@ async function evaluate() {
     if (seq !== S.seq) return;
     S.result = result;
     S.checkResult = S.check ? result.check || {} : null;
-    S.warnings = new Map((result.warnings || []).filter((w) => w.node).map((w) => [w.node, w.message]));
+    S.warnings = new Map((result.warnings || []).filter((w) => w.node).map((w) => [w.node, atNode(w.message, w.node, doc.node(w.node)?.op)]));
     S.stale = false;
     S.lastEvalMs = performance.now() - t0;
     draw();
@@ -162,7 +162,7 @@ async function evaluate() {
     const general = [];
     if (err instanceof ApiError && err.status !== 0) {
       for (const e of err.errors) {
-        const msg = e.message || err.detail;
+        const msg = e.node && doc.node(e.node) ? atNode(e.message || err.detail, e.node, doc.node(e.node).op) : e.message || err.detail;
         if (e.node && doc.node(e.node)) S.errors.set(e.node, S.errors.has(e.node) ? `${S.errors.get(e.node)}; ${msg}` : msg);
         else general.push(e.field ? `${e.field}: ${msg}` : msg);
       }

@@ -7,7 +7,7 @@
 // evaluations drawn; the SVG keeps the editor's [data-from][data-to] edges
 // with .edge-value and .edge-grad.
 
-import { api, ApiError } from "./api.js";
+import { api, ApiError, atNode } from "./api.js";
 import { compact, fmt, parseValue, valueText } from "./format.js";
 import { t } from "./i18n.js";
 import { hashLink } from "./io.js";
@@ -209,8 +209,15 @@ export class LiveView {
       if (seq !== this.seq) return;
       this.result = result;
       this.error = null;
+      this.errors = new Map();
     } catch (err) {
       if (seq !== this.seq) return;
+      // the nodes the API names carry its message in the drawing, as in the editor
+      this.errors = new Map();
+      for (const e of err instanceof ApiError ? err.errors : []) {
+        const n = e.node && this.node(e.node);
+        if (n) this.errors.set(n.id, atNode(e.message || err.detail, n.id, n.op));
+      }
       this.error = err instanceof ApiError && err.status !== 0
         ? `${t("error.title")} ${(err.errors.map((e) => e.message).filter(Boolean).join("; ")) || err.detail}`
         : t("error.network");
@@ -307,11 +314,11 @@ export class LiveView {
       + JSON.stringify(Object.values(sizes).map((s) => s.w));
     if (this.layoutCache?.sig !== sig) this.layoutCache = { sig, ...layout(graph, shapes, sizes) };
     const st = this.result ? this.visibility() : null;
-    const warnings = new Map((this.result?.warnings || []).filter((w) => w.node).map((w) => [w.node, w.message]));
+    const warnings = new Map((this.result?.warnings || []).filter((w) => w.node).map((w) => [w.node, atNode(w.message, w.node, this.node(w.node)?.op)]));
     render(this.svg, {
       graph, ops: this.ops, result: this.result, shapes, pos: this.layoutCache.pos, labels: this.layoutCache.labels,
       ui: {
-        selected: null, selectedEdge: null, errors: new Map(), warnings, pending: new Set(), step: st,
+        selected: null, selectedEdge: null, errors: this.errors || new Map(), warnings, pending: new Set(), step: st,
         check: this.spec.check ? this.result?.check : null, connectFrom: null,
         output: this.result?.output ?? graph.output, stale: !!this.error, zoom: 1, fit: null, entries,
       },

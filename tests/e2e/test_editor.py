@@ -172,9 +172,13 @@ def test_invalid_graph_shows_the_error_at_the_node_and_keeps_the_edits(page, con
     page.wait_for_selector('#graph [data-node-id="price"].error')
     wait_evaluated(page)
     # the node the API names is outlined and carries the message; the message area says it too
+    # the words that name the problem, not "node 'price' (mul): " again, which the drawing already says
     msg = page.locator('#graph [data-node-id="price"] .node-message').text_content()
-    assert "broadcast" in msg or "shape" in msg
-    assert "price" in page.locator("#messages").text_content()
+    assert msg.startswith("shapes [3] and [2] cannot"), msg
+    full = page.locator('#graph [data-node-id="price"] .node-message title').text_content()
+    assert full.startswith("shapes [3] and [2] cannot be broadcast together"), full
+    problem = page.locator("#messages .problem.error").first.text_content()
+    assert problem.startswith("price: shapes [3] and [2] cannot be broadcast"), problem
     # nothing typed is lost
     nodes = {n["id"]: n for n in graph_json(page)["nodes"]}
     assert nodes["apple"]["value"] == [1, 2, 3]

@@ -156,6 +156,25 @@ def test_editing_a_leaf_and_stepping_through(new_page):
     assert view.locator(".lv-step").is_hidden()
 
 
+def test_an_error_shows_at_the_node_it_names_and_the_typing_stays(new_page, console):
+    console.allow(r"status of 422")
+    page = open_lesson(new_page, "affine")
+    view = page.locator(".lv").first
+    field = view.locator('[data-leaf="B"]')
+    field.fill("[1, 2]")  # three columns in Y, two biases: the engine names the node that adds them
+    page.wait_for_function("(el) => !el.dataset.pending && el.querySelector('.node.error')", arg=view.element_handle())
+    bad = view.locator(".node.error")
+    assert bad.count() == 1
+    assert bad.get_attribute("data-node-id") == "Y"
+    msg = bad.locator(".node-message").text_content()
+    assert msg.startswith("b must have shape [3], got"), msg  # not "node 'Y' (affine): " again
+    assert bad.locator(".node-message title").text_content().startswith("b must have shape [3], got [2] [input shapes")
+    assert field.input_value() == "[1, 2]"  # nothing typed is lost
+    field.fill("[1, 2, 3]")
+    page.wait_for_function("(el) => !el.dataset.pending && !el.querySelector('.node.error')", arg=view.element_handle())
+    assert view.locator(".node-message").count() == 0
+
+
 def test_the_gradient_check_on_the_tiny_net(new_page):
     page = open_lesson(new_page, "two-layer-net")
     view = page.locator(".lv").first
