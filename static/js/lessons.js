@@ -69,7 +69,18 @@ function rulesBox(views, ops) {
   return box;
 }
 
+/** The contents: open as a rail where the screen is wide enough for one, folded above the lesson elsewhere. */
+function wireContents() {
+  const fold = $("#toc-fold");
+  if (!fold) return;
+  const wide = window.matchMedia("(min-width: 1480px)");
+  const apply = () => { fold.open = wide.matches; };
+  apply();
+  wide.addEventListener("change", apply);
+}
+
 async function lessonPage(article) {
+  wireContents();
   const spec = JSON.parse(article.dataset.spec);
   const slug = spec.slug;
   const number = Number(article.dataset.number);

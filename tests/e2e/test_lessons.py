@@ -215,6 +215,28 @@ def test_progress_is_remembered_on_the_table_of_contents(new_page):
     shot(page, "lessons-toc-en")
 
 
+def test_every_lesson_page_has_its_table_of_contents(new_page):
+    # 1280x800: folded into one line above the lesson, opened by a click
+    page = open_lesson(new_page, "affine")
+    fold = page.locator("#toc-fold")
+    summary = fold.locator("summary")
+    assert summary.is_visible() and summary.inner_text() == "Contents 7 / 10"
+    link = fold.get_by_role("link", name="Softmax-with-Loss")
+    assert not link.is_visible()
+    summary.click()
+    assert link.is_visible()
+    assert fold.locator('[aria-current="page"]').inner_text().startswith("7")
+    assert fold.locator("li").count() == len(SLUGS)
+    link.click()
+    page.wait_for_url("**/lessons/softmax-with-loss")
+    # wide screens: a rail beside the lesson, open without a click
+    page = open_lesson(new_page, "affine", viewport=(1600, 900))
+    assert page.locator("#toc-fold summary").is_hidden()
+    assert page.locator("#toc-fold").get_by_role("link", name="Softmax-with-Loss").is_visible()
+    rail, lesson = page.locator("nav.lesson-toc").bounding_box(), page.locator("#lesson").bounding_box()
+    assert rail["x"] + rail["width"] <= lesson["x"]
+
+
 def test_an_unknown_lesson_shows_the_list(new_page, console):
     console.allow(r"404")  # the browser logs the page's own status
     page = new_page("/lessons/no-such-lesson", wait_ready=False)

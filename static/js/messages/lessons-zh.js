@@ -14,6 +14,7 @@ export default {
   "lessons.missing": "这个地址下没有课程。下面是课程列表：",
   "lessons.all": "全部课程",
   "lessons.tocLabel": "课程",
+  "lessons.contents": "目录",
   "lessons.pagerLabel": "上一课和下一课",
   "lessons.prev": "上一课",
   "lessons.next": "下一课",

@@ -17,6 +17,7 @@ export default {
   "lessons.missing": "There is no lesson at that address. Here is the list:",
   "lessons.all": "All lessons",
   "lessons.tocLabel": "Lessons",
+  "lessons.contents": "Contents",
   "lessons.pagerLabel": "Previous and next lesson",
   "lessons.prev": "Previous",
   "lessons.next": "Next",
