@@ -107,10 +107,12 @@ async def inspect(run_id: str, request: Request,
         return evaluate_test_set(weights, config, gallery)
 
     try:
-        if run["status"] in ("queued", "running"):
+        path = jobs(request).weights_path(run_id)
+        if run["status"] in ("queued", "running") or not path.exists():
+            # live weights, or a finished run still served from memory without a saved file
+            # (a failed or killed worker, a database being retried): nothing stable to cache on
             figures, cached = await run_in_threadpool(compute), False
         else:
-            path = jobs(request).weights_path(run_id)
             figures, cached = await run_in_threadpool(cache(request).get, run_id, path, gallery, compute)
     except DatasetError as e:
         return error_response(409, f"run '{run_id}': its dataset cannot be loaded here ({e})")

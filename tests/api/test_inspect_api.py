@@ -116,3 +116,30 @@ def test_run_without_weights_is_409(client: TestClient) -> None:
         for run in (waiting, busy):
             client.post(f"/api/runs/{run['id']}/stop", headers={"Authorization": f"Bearer {run['token']}"})
     assert wait_done(client, busy["id"])["status"] == "stopped"
+
+
+def test_a_finished_run_served_from_memory_without_a_saved_file(client: TestClient, done: dict[str, Any]) -> None:
+    """A run that has ended but is still held in memory (its database write being retried) with live weights
+    and no weights file (a failed worker): the cache keyed the figures on the file's mtime, stat() raised, 500."""
+    from app.training.channel import Channel
+    from app.training.jobs import Job
+
+    manager = client.app.state.jobs
+    path = manager.weights_path(done["id"])
+    saved = path.read_bytes()
+    weights = manager.current_weights(done["id"])
+    job = Job(done["id"], done["config"], "test", Channel(manager._loop()), weights=weights, status="failed",
+              iteration=done["progress"]["iteration"])
+    path.unlink()
+    manager.jobs[done["id"]] = job
+    try:
+        r = client.get(f"/api/runs/{done['id']}/inspect")
+        w = client.get(f"/api/runs/{done['id']}/w1")
+    finally:
+        manager.jobs.pop(done["id"], None)
+        path.write_bytes(saved)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["status"] == "failed" and body["cached"] is False and body["count"] == TINY["test_limit"]
+    assert sum(map(sum, body["confusion"])) == TINY["test_limit"]
+    assert w.status_code == 200 and w.json()["units"] == TINY["hidden_size"]
