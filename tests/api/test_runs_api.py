@@ -90,6 +90,22 @@ def test_loss_events_are_batched(finished: tuple[dict[str, Any], list]) -> None:
     assert sum(1 for e in evs if e[1] == "loss") < 40  # 300 iterations in far fewer events
 
 
+def test_loss_events_keep_their_pace_when_evaluations_are_constant(server: LiveServer) -> None:
+    """eval_every 1 on tiny sets: every evaluation pushed out a loss event of its own, over 1,000 a second."""
+    with server.client() as client:
+        run = start(client, {"iterations": 3000, "eval_every": 1, "train_limit": 200, "test_limit": 20, "batch_size": 10, "seed": 1})
+        t = time.monotonic()
+        evs = events(client, run["id"])
+        took = time.monotonic() - t
+    loss_events = [d for _, k, d in evs if k == "loss"]
+    assert len(loss_events) <= 4 * took + 3, (len(loss_events), took)
+    losses: list[float] = []
+    for d in loss_events:
+        assert d["start"] == len(losses)
+        losses.extend(d["values"])
+    assert len(losses) == 3000 and sum(1 for e in evs if e[1] == "epoch") == 3000 and evs[-1][1] == "done"
+
+
 def test_a_finished_run_replays_its_history_and_resumes_without_gaps(server: LiveServer, finished: tuple) -> None:
     run, evs = finished
     with server.client() as client:
