@@ -1,6 +1,7 @@
 // The runs API for the dashboard and the net view, and the stop/delete tokens this browser holds.
 
 import { request } from "./api.js";
+import { t } from "./i18n.js";
 
 const TOKENS = "backprop-lab.run-tokens";
 const enc = encodeURIComponent;
@@ -68,16 +69,16 @@ function auth(id) {
   return token ? { Authorization: `Bearer ${token}` } : {};
 }
 
-/** "784-50-10 ReLU · SGD lr 0.1 · batch 100 · 10,000 it." */
+/** "784-50-10 ReLU · SGD lr 0.1 · batch 100 · 10,000 it" (in Chinese "批量 100 · 10,000 次迭代"). */
 export function configSummary(c, { short = false } = {}) {
   const n = (x) => Number(x).toLocaleString("en-US");
   const parts = [`784-${c.hidden_size}-10 ${c.activation === "sigmoid" ? "sigmoid" : "ReLU"}`,
     `${String(c.optimizer).toUpperCase() === "SGD" ? "SGD" : cap(c.optimizer)} lr ${c.learning_rate}`,
-    `batch ${c.batch_size}`, `${n(c.iterations)} it`];
+    t("run.cfg.batch", { n: c.batch_size }), t("run.cfg.iterations", { n: n(c.iterations) })];
   if (!short) {
-    if (c.weight_init !== 0.01) parts.push(`init ${c.weight_init}`);
-    if (c.train_limit) parts.push(`${n(c.train_limit)} train`);
-    if (c.test_limit) parts.push(`${n(c.test_limit)} test`);
+    if (c.weight_init !== 0.01) parts.push(t("run.cfg.init", { v: c.weight_init }));
+    if (c.train_limit) parts.push(t("run.cfg.train", { n: n(c.train_limit) }));
+    if (c.test_limit) parts.push(t("run.cfg.test", { n: n(c.test_limit) }));
     if (c.dataset && c.dataset !== "mnist") parts.unshift(c.dataset);
   }
   return parts.join(" · ");

@@ -159,3 +159,23 @@ def test_the_chinese_interface_has_no_english_left_on_the_editor(browser, base_u
     assert page.title() == "计算图编辑器 · 反向传播实验室"
     ctx.close()
     assert console.unexpected() == []
+
+
+def test_a_runs_configuration_reads_in_chinese_on_the_dashboard(browser, base_url, console):
+    import httpx
+
+    r = httpx.post(f"{base_url}/api/runs", json={"iterations": 50, "eval_every": 50, "train_limit": 500,
+                                                 "test_limit": 100, "seed": 3, "batch_size": 100})
+    assert r.status_code == 201, r.text
+    ctx = _context(browser, base_url, locale="zh-CN")
+    page = ctx.new_page()
+    _watch(page, console)
+    page.goto(f"/train?run={r.json()['id']}")
+    page.wait_for_selector("body[data-ready]")
+    page.wait_for_function("() => document.querySelector('#run-config').textContent.includes('784-')")
+    header = page.locator("#run-config").text_content()
+    assert header == "784-50-10 ReLU · SGD lr 0.1 · 批量 100 · 50 次迭代 · 训练 500 · 测试 100"
+    cell = page.locator(f"tr:has-text('{r.json()['id']}') .config-cell").first.text_content()
+    assert "批量 100" in cell and "batch" not in cell
+    ctx.close()
+    assert console.unexpected() == []
