@@ -91,6 +91,9 @@ def test_integer_labels_have_null_gradient() -> None:
     ({"nodes": [inp("a", 1), op("b", "sum", "a", axiz=0)]}, "b", "params.axiz", "no param 'axiz'"),
     ({"nodes": [inp("a", [1.0]), op("b", "sum", "a", axis=3)]}, "b", "params.axis", "axis 3 is out of range"),
     ({"nodes": [inp("a", [1.0, 2.0]), op("b", "reshape", "a", shape=[3])]}, "b", "params.shape", "cannot reshape 2 elements"),
+    ({"nodes": [inp("a", [[1.0, 2.0]]), op("b", "transpose", "a", axes=[0, 5])]}, "b", "params.axes", "not a permutation"),
+    ({"nodes": [inp("a", [[1.0, 2.0]]), op("b", "transpose", "a", axes=[0, -3])]}, "b", "params.axes", "not a permutation"),
+    ({"nodes": [inp("a", 1.0), op("b", "transpose", "a", axes=[0])]}, "b", "params.axes", "not a permutation"),
     ({"nodes": []}, None, "nodes", "no nodes"),
     ({"nodes": [inp("a", 1e308), op("b", "mul", "a", "a")]}, None, None, None),
 ])

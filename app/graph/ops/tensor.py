@@ -138,7 +138,9 @@ class Transpose(Op):
 
     def forward(self, ctx: Any, x: Array) -> Array:
         axes = ctx.params.get("axes")
-        if axes is not None and sorted(a % max(x.ndim, 1) for a in axes) != list(range(x.ndim)):
+        # In range first: a % ndim would fold an out-of-range 5 onto a real axis, and numpy then raises.
+        if axes is not None and (any(not -x.ndim <= a < x.ndim for a in axes)
+                                 or sorted(a % x.ndim for a in axes) != list(range(x.ndim))):
             raise OpError(f"axes {axes} are not a permutation of the {x.ndim} axes of shape {list(x.shape)}", field="params.axes")
         ctx.axes = axes
         return np.transpose(x, axes)
