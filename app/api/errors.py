@@ -48,8 +48,20 @@ def _node_id(body: Any, loc: tuple[Any, ...]) -> str | None:
 UNION_TAGS = {"float", "int", "str", "bool", "list[any]", "dict[str,any]", "none"}
 
 
-def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
+def _body_hint(path: str) -> tuple[str, list[str] | None]:
+    """What the route's body looks like, and its allowed top-level fields when it has a fixed set."""
+    if path.rstrip("/") == "/api/runs":
+        from app.training.config import TrainConfig
+
+        return "a training config such as {\"iterations\": 2000}", list(TrainConfig.model_fields)
+    if path.startswith("/api/graphs"):
+        return "a graph with a list of nodes", None
+    return "", None
+
+
+def _validation_errors(exc: RequestValidationError, path: str = "") -> list[dict[str, Any]]:
     """Pydantic's errors, one per (node, field), with the node's id and the union branches folded."""
+    example, allowed = _body_hint(path)
     errors: dict[tuple[str | None, str | None], dict[str, Any]] = {}
     for err in exc.errors()[:50]:
         loc = tuple(err.get("loc", ()))
@@ -61,7 +73,9 @@ def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
             continue
         msg = "must be a number or a nested list of numbers" if union else err.get("msg", "invalid")
         if field is None and err.get("type") in ("model_attributes_type", "dict_type"):
-            msg = "must be a JSON object, e.g. a graph with a list of nodes"
+            msg = f"must be a JSON object, e.g. {example}" if example else "must be a JSON object"
+        elif err.get("type") == "extra_forbidden":
+            msg = "unknown field" + (f"; allowed: {', '.join(allowed)}" if allowed and len(parts) == 1 else "")
         where = f"node '{node}': " if node else ""
         errors[(node, field)] = {"node": node, "field": field, "message": f"{where}{field or 'body'}: {msg}",
                                  "loc": [p if isinstance(p, (int, str)) else str(p) for p in loc]}
@@ -132,7 +146,7 @@ def install(app: FastAPI) -> None:
             where = broken.get("loc", ("body", "?"))[-1]
             return error_response(400, f"the request body is not valid JSON: {broken.get('ctx', {}).get('error', 'cannot parse')} "
                                        f"(at character {where})")
-        errors = _validation_errors(exc)
+        errors = _validation_errors(exc, request.url.path)
         return error_response(422, errors[0]["message"] if errors else "invalid request", errors)
 
     @app.exception_handler(StarletteHTTPException)

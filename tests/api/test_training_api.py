@@ -123,3 +123,14 @@ def test_train_config_errors_as_422_name_field_and_range() -> None:
         assert r.status_code == 422, body
         err = r.json()["errors"][0]
         assert err["field"] == field and text in err["message"] and text in r.json()["detail"], r.json()
+
+
+@pytest.mark.parametrize(("path", "body", "detail"), [
+    ("/api/runs", [], 'body: must be a JSON object, e.g. a training config such as {"iterations": 2000}'),
+    ("/api/runs", {"iterations": 10, "lr": 0.1}, "lr: unknown field; allowed: " + ", ".join(TrainConfig.model_fields)),
+    ("/api/graphs/evaluate", [1], "body: must be a JSON object, e.g. a graph with a list of nodes"),
+    ("/api/expressions", "x + y", "body: must be a JSON object"),
+])
+def test_a_body_of_the_wrong_kind_is_told_what_this_route_takes(api: TestClient, path: str, body, detail: str) -> None:
+    r = api.post(path, json=body)
+    assert r.status_code == 422 and r.json()["detail"] == detail
