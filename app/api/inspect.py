@@ -48,7 +48,7 @@ class InspectOut(BaseModel):
     run_id: str
     status: str
     iteration: int
-    cached: bool = Field(description="true when a finished run's figures came from the cache")
+    cached: bool = Field(description="true when the figures came from the cache (a finished run's weights file, or the training run's current snapshot already scored)")
     dataset: str
     count: int = Field(description="test images evaluated (the run's test_limit, or the whole test set)")
     correct: int
@@ -96,7 +96,8 @@ async def w1(run_id: str, request: Request) -> Any:
 async def inspect(run_id: str, request: Request,
                   gallery: Annotated[int, Query(ge=0, le=GALLERY_MAX, description="mistakes to send, most confident first")] = 60,
                   ) -> Any:
-    """The test-set confusion matrix and the misclassified images (cached once a run has finished)."""
+    """The test-set confusion matrix and the misclassified images (cached per weights file once a run has
+    finished, and per weight snapshot while it trains)."""
     found = await _run_and_weights(request, run_id)
     if isinstance(found, JSONResponse):
         return found
@@ -108,8 +109,10 @@ async def inspect(run_id: str, request: Request,
 
     try:
         path = jobs(request).weights_path(run_id)
-        if run["status"] in ("queued", "running") or not path.exists():
-            # live weights, or a finished run still served from memory without a saved file
+        if run["status"] in ("queued", "running"):  # live weights: scored once per snapshot, for every viewer
+            figures, cached = await run_in_threadpool(cache(request).get_live, run_id, weights, gallery, compute)
+        elif not path.exists():
+            # a finished run still served from memory without a saved file
             # (a failed or killed worker, a database being retried): nothing stable to cache on
             figures, cached = await run_in_threadpool(compute), False
         else:

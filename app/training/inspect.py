@@ -91,6 +91,9 @@ class InspectCache:
         self.size = size
         self.items: OrderedDict[tuple[str, int, int], dict[str, Any]] = OrderedDict()
         self.lock = threading.Lock()
+        # A training run's current weights, scored once however many viewers follow it.
+        self.live: OrderedDict[tuple[str, int], tuple[Any, dict[str, Any]]] = OrderedDict()
+        self.live_lock = threading.Lock()
 
     def get(self, run_id: str, weights_file: Path, gallery: int, compute: Any) -> tuple[dict[str, Any], bool]:
         """(figures, whether they came from the cache); ``compute()`` runs on a miss, outside the lock."""
@@ -105,3 +108,18 @@ class InspectCache:
             while len(self.items) > self.size:
                 self.items.popitem(last=False)
         return value, False
+
+    def get_live(self, run_id: str, weights: Any, gallery: int, compute: Any) -> tuple[dict[str, Any], bool]:
+        """Figures for a training run's current weights (a dict the worker replaces with each snapshot):
+        computed once per snapshot; viewers asking meanwhile wait for that one computation and share it."""
+        key = (run_id, gallery)
+        with self.live_lock:
+            entry = self.live.get(key)
+            if entry is not None and entry[0] is weights:
+                self.live.move_to_end(key)
+                return entry[1], True
+            value = compute()
+            self.live[key] = (weights, value)
+            while len(self.live) > self.size:
+                self.live.popitem(last=False)
+            return value, False

@@ -106,3 +106,31 @@ def test_cache_computes_once_per_weights_file(tmp_path: Path) -> None:
     assert cache.get("a", path, 20, compute) == ({"n": 2}, False)  # another gallery size is another entry
     cache.get("b", path, 10, compute)
     assert len(cache.items) == 2 and cache.get("a", path, 10, compute)[1] is False  # the oldest went out
+
+
+def test_a_training_runs_snapshot_is_scored_once_for_every_viewer() -> None:
+    import threading
+    import time
+
+    cache = InspectCache(size=2)
+    calls: list[int] = []
+
+    def compute() -> dict:
+        calls.append(1)
+        time.sleep(0.05)  # slow enough that the viewers below arrive during it
+        return {"correct": len(calls)}
+
+    snapshot = {"W1": np.zeros(3)}
+    results: list[tuple[dict, bool]] = []
+    viewers = [threading.Thread(target=lambda: results.append(cache.get_live("r1", snapshot, 60, compute))) for _ in range(8)]
+    for v in viewers:
+        v.start()
+    for v in viewers:
+        v.join()
+    assert len(calls) == 1 and sorted(c for _, c in results) == [False] + [True] * 7
+    assert all(f == {"correct": 1} for f, _ in results)
+    # the worker's next snapshot is a new dict: scored again; another gallery size is its own entry
+    assert cache.get_live("r1", {"W1": np.zeros(3)}, 60, compute) == ({"correct": 2}, False)
+    assert cache.get_live("r1", snapshot, 10, compute) == ({"correct": 3}, False)
+    assert cache.get_live("r2", snapshot, 10, compute)[1] is False
+    assert len(cache.live) == 2, "bounded"
