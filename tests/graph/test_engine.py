@@ -163,3 +163,23 @@ def test_other_sinks_are_allowed_when_output_is_named() -> None:
     g = {"nodes": [inp("x", 2.0), op("a", "exp", "x"), op("b", "square", "x")], "output": "b"}
     ev = evaluate(g)
     assert ev.grads["x"] == pytest.approx(4.0) and ev.grads["a"] == 0
+
+
+def test_empty_tensors_are_answered() -> None:
+    """numpy's max of an empty axis and reshape(0, -1) raise; empty tensors must be answered, not a 500."""
+    out = evaluation_to_json(evaluate({"nodes": [inp("x", []), op("y", "softmax", "x")]}))
+    assert out["nodes"]["y"] == {"op": "softmax", "value": [], "shape": [0], "grad": []}
+    out = evaluation_to_json(evaluate({"nodes": [inp("x", [[], []]), inp("t", [[], []]), op("L", "softmax_with_loss", "x", "t")]}))
+    assert out["nodes"]["L"]["value"] == 0.0 and out["nodes"]["x"]["grad"] == [[], []]
+    # An empty batch of 3-class scores has no mean loss: NaN, reported as a warning
+    g = {"nodes": [inp("x", []), op("b", "reshape", "x", shape=[0, 3]), inp("t", []), op("L", "softmax_with_loss", "b", "t")]}
+    out = evaluation_to_json(evaluate(g))
+    assert out["nodes"]["b"]["shape"] == [0, 3] and out["nodes"]["L"]["value"] == "NaN"
+    assert [w["node"] for w in out["warnings"]] == ["L"]
+    # Affine on an empty batch: Y is (0, 2), dW is zeros, db is zeros
+    g = {"nodes": [inp("x", []), op("X", "reshape", "x", shape=[0, 3]), inp("W", [[1.0, 2.0]] * 3), inp("b", [1.0, 2.0]),
+                   op("Y", "affine", "X", "W", "b"), op("s", "sum", "Y")]}
+    out = evaluation_to_json(evaluate(g, check=True))
+    assert out["nodes"]["Y"]["shape"] == [0, 2] and out["nodes"]["s"]["value"] == 0.0
+    assert out["nodes"]["W"]["grad"] == [[0.0, 0.0]] * 3 and out["nodes"]["b"]["grad"] == [0.0, 0.0]
+    assert out["check"]["W"]["ok"] and out["check"]["b"]["ok"]

@@ -62,8 +62,8 @@ class Tanh(Unary):
 
 
 def softmax(x: Array) -> Array:
-    """Softmax over the last axis, shifted by the max so exp cannot overflow."""
-    e = np.exp(x - np.max(x, axis=-1, keepdims=True))
+    """Softmax over the last axis, shifted by the max so exp cannot overflow (an empty tensor stays empty)."""
+    e = np.exp(x - np.max(x, axis=-1, keepdims=True, initial=-np.inf))
     return e / np.sum(e, axis=-1, keepdims=True)
 
 

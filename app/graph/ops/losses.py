@@ -50,7 +50,7 @@ class CrossEntropy(Op):
 
     def forward(self, ctx: Any, y: Array, t: Array) -> Array:
         tt, ctx.labels = as_targets(t, y)
-        y2 = y.reshape(tt.shape[0], -1) if ctx.labels else y.reshape(tt.shape)
+        y2 = y.reshape(1, y.size) if y.ndim == 1 else y  # a batch (of one); -1 cannot size an empty one
         ctx.y, ctx.t, ctx.y_shape, ctx.t_shape = y2, tt, y.shape, t.shape
         n = y2.shape[0]
         if ctx.labels:
@@ -78,7 +78,7 @@ class SoftmaxWithLoss(Op):
 
     def forward(self, ctx: Any, x: Array, t: Array) -> Array:
         tt, ctx.labels = as_targets(t, x)
-        x2 = x.reshape(tt.shape[0], -1) if ctx.labels else x.reshape(tt.shape)
+        x2 = x.reshape(1, x.size) if x.ndim == 1 else x  # a batch (of one); -1 cannot size an empty one
         ctx.y, ctx.t, ctx.x_shape, ctx.t_shape = softmax(x2), tt, x.shape, t.shape
         n = x2.shape[0]
         if ctx.labels:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -66,7 +67,8 @@ class Affine(Op):
     def forward(self, ctx: Any, x: Array, w: Array, b: Array) -> Array:
         if w.ndim != 2:
             raise OpError(f"affine: W must be 2-D, got shape {list(w.shape)}")
-        x2 = x.reshape(1, -1) if x.ndim <= 1 else x.reshape(x.shape[0], -1)
+        # Explicit sizes, not -1: numpy cannot infer -1 for an empty batch (N = 0).
+        x2 = x.reshape(1, x.size) if x.ndim <= 1 else x.reshape(x.shape[0], math.prod(x.shape[1:]))
         if x2.shape[1] != w.shape[0]:
             raise OpError(f"affine: x has {x2.shape[1]} features per row but W has {w.shape[0]} rows (shapes {list(x.shape)} and {list(w.shape)})")
         if b.shape not in ((w.shape[1],), (), (1,)):
@@ -76,7 +78,7 @@ class Affine(Op):
         return out[0] if x.ndim <= 1 else out
 
     def backward(self, ctx: Any, dout: Array) -> Grads:
-        d2 = dout.reshape(ctx.x2.shape[0], -1)
+        d2 = dout.reshape(ctx.x2.shape[0], ctx.w.shape[1])
         dx = (d2 @ ctx.w.T).reshape(ctx.x_shape) if wants(ctx, 0) else None
         dw = ctx.x2.T @ d2 if wants(ctx, 1) else None
         db = unbroadcast(np.sum(d2, axis=0), ctx.b_shape) if wants(ctx, 2) else None
