@@ -117,8 +117,9 @@ def parse_graph(data: Any, limits: Limits = DEFAULT_LIMITS) -> Graph:
             if src not in nodes:
                 raise GraphError(f"node '{node.id}' input {slot} names unknown node '{src}'", node.id, f"inputs.{slot}")
             consumers[src].append((node.id, slot))
-    output = _pick_output(data.get("output"), nodes, consumers)
+    # The cycle check comes first: a graph that is all cycle has no sink, and "say which is the output" would hide it.
     ordered = {nid: nodes[nid] for nid in _topological_order(nodes, consumers)}
+    output = _pick_output(data.get("output"), nodes, consumers)
     seed = None if data.get("grad") is None else to_array(data["grad"], limits, output, "grad")
     return Graph(ordered, output, seed, consumers)
 

@@ -116,6 +116,13 @@ def test_cycle_is_named_node_by_node() -> None:
     assert set(e.extra["cycle"]) == {"a", "b", "c"}
 
 
+def test_cycle_without_any_sink_is_named_not_asked_for_an_output() -> None:
+    g = {"nodes": [inp("x", 1), op("a", "add", "x", "b"), op("b", "exp", "a")]}  # no sink at all, no output given
+    e = error(g)
+    assert e.field == "inputs" and "cycle" in e.message and "sinks" not in e.message
+    assert set(e.extra["cycle"]) == {"a", "b"} and e.extra["cycle"][0] == e.extra["cycle"][-1]
+
+
 def test_non_finite_values_are_encoded_and_warned() -> None:
     g = {"nodes": [inp("x", [1.0, 0.0, -1.0]), op("r", "reciprocal", "x"), op("l", "log", "x"), op("s", "add", "r", "l")]}
     out = evaluation_to_json(evaluate(g))
