@@ -69,7 +69,9 @@ class Parser:
     def add(self, op: str, inputs: list[str], params: dict[str, Any] | None = None) -> str:
         self.counts[op] = self.counts.get(op, 0) + 1
         nid = f"{op}{self.counts[op]}"
-        while nid in self.nodes:
+        # Variable names are reserved even before their first use: an op called "add1" must not become the
+        # node a later variable add1 resolves to (that silently built another graph).
+        while nid in self.nodes or nid in self.values:
             nid += "_"
         self.nodes[nid] = {"id": nid, "op": op, "inputs": inputs, **({"params": params} if params else {})}
         if len(self.nodes) > self.limits.max_nodes:

@@ -71,3 +71,10 @@ def test_deep_nesting_and_length_are_bounded() -> None:
         parse_expression("(" * 100 + "x" + ")" * 100, {"x": 1})
     with pytest.raises(LimitError, match="max_expression_length"):
         parse_expression("(" * 10_000 + "x" + ")" * 10_000, {"x": 1})
+
+
+@pytest.mark.parametrize("text", ["(x + y) * add1", "add1 * (x + y)"])
+def test_a_variable_named_like_a_generated_id_stays_the_variable(text: str) -> None:
+    g = parse_expression(text, {"x": 1, "y": 2, "add1": 10})
+    assert value_and_grads(text, x=1, y=2, add1=10) == (30.0, {"x": 10.0, "y": 10.0, "add1": 3.0})
+    assert [n["op"] for n in g["nodes"] if n["id"] == "add1"] == ["input"]
