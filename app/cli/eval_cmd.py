@@ -45,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         text = sys.stdin.read() if args.graph == "-" else Path(args.graph).read_text()
         graph = json.loads(text)
-    except (OSError, json.JSONDecodeError) as e:
+    except (OSError, ValueError, RecursionError) as e:  # ValueError: bad JSON or not UTF-8
         print(f"backprop-lab eval: cannot read {args.graph}: {e}", file=sys.stderr)
         return 2
     if args.url:
@@ -56,10 +56,15 @@ def run(args: argparse.Namespace) -> int:
         except httpx.HTTPError as e:
             print(f"backprop-lab eval: cannot reach {args.url}: {e}", file=sys.stderr)
             return 1
-        if r.status_code != 200:
-            print(f"backprop-lab eval: {r.status_code}: {r.json().get('detail', r.text)}", file=sys.stderr)
+        try:
+            body = r.json()
+        except ValueError:  # not this app's API (a proxy's HTML page, another server)
+            body = None
+        if r.status_code != 200 or not isinstance(body, dict) or "order" not in body:
+            detail = body.get("detail") if isinstance(body, dict) else None
+            print(f"backprop-lab eval: {args.url} answered {r.status_code}: {detail or r.text[:200]}", file=sys.stderr)
             return 1
-        result = r.json()
+        result = body
     else:
         from app.graph.encode import evaluation_to_json
         from app.graph.engine import evaluate
