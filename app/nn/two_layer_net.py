@@ -218,8 +218,9 @@ class TwoLayerNet:
             v["t"] = np.asarray(label, dtype=np.float64)
             v["SoftmaxWithLoss"] = np.asarray(last.forward(v["Affine2"], v["t"]))
             order += ["t", "Affine1", act_id, "Affine2", "SoftmaxWithLoss"]
-            g: dict[str, Any] = {"SoftmaxWithLoss": np.ones_like(v["SoftmaxWithLoss"]), "t": None}
-            g["Affine2"] = last.backward(g["SoftmaxWithLoss"])
+            g: dict[str, Any] = {"SoftmaxWithLoss": np.ones_like(v["SoftmaxWithLoss"])}
+            # Both of the op's gradients: dt is None for integer labels, -log(y + 1e-7) / N for one-hot rows.
+            g["Affine2"], g["t"] = last.op.backward(last, g["SoftmaxWithLoss"])
             output = "SoftmaxWithLoss"
         else:
             order += ["Affine1", act_id, "Affine2"]

@@ -164,6 +164,16 @@ def test_describe_is_what_the_engine_answers_for_to_graph(mnist_images: tuple, d
     _assert_same_evaluation(evaluation_to_json(evaluate(net.to_graph(x[1]))), net.describe(x[1]), rtol)
 
 
+def test_describe_with_a_one_hot_label_is_what_the_engine_answers() -> None:
+    x, _ = small_batch()
+    net = TwoLayerNet(6, 5, 3, weight_init_std=1.0, seed=0)
+    one_hot = [0.0, 1.0, 0.0]
+    engine = evaluation_to_json(evaluate(net.to_graph(x[0], one_hot)))
+    ours = net.describe(x[0], one_hot)
+    assert engine["nodes"]["t"]["grad"] is not None  # one-hot targets get dL/dt = -log(y + 1e-7)
+    _assert_same_evaluation(engine, ours, 1e-12)
+
+
 def test_describe_is_fast(mnist_images: tuple) -> None:
     x, t = mnist_images
     net = TwoLayerNet(784, 50, 10, seed=1, dtype=np.float32)
