@@ -24,6 +24,18 @@ def test_train_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert out["config"]["train_limit"] == 2000 and out["config"]["batch_size"] == 100
 
 
+def test_the_books_experiment_by_default_reaches_the_books_accuracy(capsys: pytest.CaptureFixture[str]) -> None:
+    """`backprop-lab train --json` with every default: 784-50-10, SGD 0.1, batch 100, 10,000 iterations (a few s)."""
+    assert main(["train", "--json", "--seed", "0"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["config"] == {"dataset": "mnist", "hidden_size": 50, "activation": "relu", "weight_init": 0.01,
+                             "optimizer": "sgd", "learning_rate": 0.1, "batch_size": 100, "iterations": 10000,
+                             "eval_every": 600, "seed": 0, "train_limit": None, "test_limit": None}
+    assert out["iterations"] == 10000 and not out["stopped"] and out["seconds"] > 0
+    assert [e["iteration"] for e in out["evaluations"]] == [*range(600, 10000, 600), 10000]
+    assert out["final_test_acc"] >= 0.968 and out["final_train_acc"] >= 0.975  # the book: 0.969 and 0.978
+
+
 def test_train_prints_progress_and_final_figures(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     path = tmp_path / "net.npz"
     assert main(["train", *SMALL, "--save", str(path)]) == 0
