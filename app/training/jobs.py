@@ -258,6 +258,7 @@ class JobManager:
     def _follow(self, job: Job) -> None:
         """Turn the worker's messages into events; batch losses; flush; notice a worker that died."""
         losses: list[float] = []
+        held: list[dict[str, Any]] = []  # evaluations waiting for the losses before them to be sent
         first = 0
         last_loss_event = last_flush = time.monotonic()
         outcome: tuple[str, dict[str, Any]] | None = None
@@ -278,18 +279,20 @@ class JobManager:
             elif kind == "weights":
                 job.weights = data
             elif kind == "epoch":
-                # The losses up to this evaluation go first, unless that would break the loss events' pace
-                # (eval_every 1 on tiny sets: an evaluation every millisecond); then they follow within 0.25 s.
-                if time.monotonic() - last_loss_event >= LOSS_EVENT_INTERVAL:
-                    self._emit_losses(job, first, losses)
-                    last_loss_event = time.monotonic()
-                self._publish(job, "epoch", data)
+                # An evaluation's event always comes after the losses up to it. When sending those losses now
+                # would break the loss events' pace (eval_every 1 on tiny sets: an evaluation every
+                # millisecond), the evaluation waits with them for the next loss event, within 0.25 s.
+                held.append(data)
             elif kind in ("done", "stopped", "failed"):
                 outcome = (kind, data)
             now = time.monotonic()
             if losses and (now - last_loss_event >= LOSS_EVENT_INTERVAL or outcome):
                 self._emit_losses(job, first, losses)
                 last_loss_event = now
+            if held and not losses:
+                for epoch in held:
+                    self._publish(job, "epoch", epoch)
+                held.clear()
             if now - last_flush >= FLUSH_INTERVAL and job.pending:
                 self._flush(job)
                 last_flush = now

@@ -104,6 +104,12 @@ def test_loss_events_keep_their_pace_when_evaluations_are_constant(server: LiveS
         assert d["start"] == len(losses)
         losses.extend(d["values"])
     assert len(losses) == 3000 and sum(1 for e in evs if e[1] == "epoch") == 3000 and evs[-1][1] == "done"
+    sent = 0  # and an evaluation's event never comes before the losses up to its iteration
+    for _, kind, data in evs:
+        if kind == "loss":
+            sent = data["start"] + len(data["values"])
+        elif kind == "epoch":
+            assert data["iteration"] <= sent, (data["iteration"], sent)
 
 
 def test_a_finished_run_replays_its_history_and_resumes_without_gaps(server: LiveServer, finished: tuple) -> None:
