@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from support.browser import wait_evaluated
+
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-SHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
 
 if not os.path.exists(CHROMIUM):
     pytest.skip(f"browser tests need {CHROMIUM} (apt-get install chromium)", allow_module_level=True)
@@ -112,18 +113,3 @@ def new_page(browser, base_url, console):
 @pytest.fixture
 def page(new_page):
     return new_page()
-
-
-def wait_evaluated(page, timeout: float = 5000) -> None:
-    """Wait until the last scheduled evaluation has come back and been drawn."""
-    page.wait_for_function(
-        "() => { const s = window.backpropLab?.S; return s && !s.timerPending && !s.busy && document.querySelector('#graph').dataset.evaluated == String(s.seq) }",
-        timeout=timeout,
-    )
-
-
-def shot(page, name: str) -> Path:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    path = SHOTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=False)
-    return path

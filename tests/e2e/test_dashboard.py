@@ -9,20 +9,13 @@ import csv
 import io
 import json
 import time
-from pathlib import Path
 from typing import Any
 
 import httpx
 import numpy as np
 import pytest
 
-SHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
-
-
-def shot(page, name: str) -> None:
-    """A screenshot of the main states, to look at (artifacts/ is git-ignored)."""
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"))
+from support.browser import shot
 
 SMALL = {"train_limit": 2000, "test_limit": 500, "batch_size": 100}
 

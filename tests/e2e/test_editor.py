@@ -13,7 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import SHOTS, shot, wait_evaluated
+from support.browser import SHOTS, shot, wait_evaluated
 
 
 def edge(page, src: str, dst: str):

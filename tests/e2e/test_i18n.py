@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from conftest import shot, wait_evaluated
+from support.browser import shot, wait_evaluated
 
 CATALOGUES = """async () => {
     await import('/static/js/lessons.js').catch(() => null);

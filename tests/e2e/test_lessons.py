@@ -12,7 +12,7 @@ import re
 import pytest
 
 from app.lessons import LESSONS
-from conftest import shot
+from support.browser import shot
 
 SLUGS = [lesson.slug for lesson in LESSONS]
 NUMBER = re.compile(r"-?\d")
