@@ -62,9 +62,9 @@ class Warning_(BaseModel):
 class CheckOut(BaseModel):
     numerical: TensorOut
     backprop: TensorOut
-    max_abs_error: float
-    max_rel_error: float
-    ok: bool
+    max_abs_error: Number = Field(description='a number, or "NaN" / "Infinity" when a value was not finite')
+    max_rel_error: Number
+    ok: bool = Field(description="max_rel_error below 1e-4")
 
 
 class Evaluation(BaseModel):

@@ -43,5 +43,6 @@ def evaluation_to_json(ev: Evaluation) -> dict[str, Any]:
             edges.append({"from": src, "to": nid, "slot": slot, "value": encoded[src], "grad": encode(ev.edge_grads.get((src, nid, slot)))})
     out: dict[str, Any] = {"output": g.output, "order": list(g.nodes), "nodes": nodes, "edges": edges, "warnings": ev.warnings}
     if ev.check is not None:
-        out["check"] = {nid: {k: encode(v) if isinstance(v, np.ndarray) else v for k, v in c.items()} for nid, c in ev.check.items()}
+        # The errors too: a non-finite value makes them NaN, which JSON cannot carry either.
+        out["check"] = {nid: {k: v if type(v) is bool else encode(v) for k, v in c.items()} for nid, c in ev.check.items()}
     return out

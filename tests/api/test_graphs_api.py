@@ -29,6 +29,14 @@ def test_check_query_adds_numerical_gradients(client: TestClient) -> None:
     assert all(c["ok"] and c["max_rel_error"] < 1e-6 for c in body["check"].values())
 
 
+def test_check_of_a_graph_with_non_finite_values_is_answered(client: TestClient) -> None:
+    graph = {"nodes": [{"id": "x", "op": "input", "value": 0}, {"id": "y", "op": "log", "inputs": ["x"]}]}
+    r = client.post("/api/graphs/evaluate?check=true", json=graph)
+    assert r.status_code == 200, r.text
+    check = r.json()["check"]["x"]
+    assert check["backprop"] == "Infinity" and check["ok"] is False and check["max_rel_error"] == "NaN"
+
+
 def test_graph_error_names_node_and_field(client: TestClient) -> None:
     g = {"nodes": [{"id": "a", "op": "input", "value": [1, 2]}, {"id": "b", "op": "input", "value": [1, 2, 3]},
                    {"id": "c", "op": "add", "inputs": ["a", "b"]}]}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import numpy as np
@@ -130,6 +131,18 @@ def test_non_finite_values_are_encoded_and_warned() -> None:
     assert out["nodes"]["l"]["value"][1:] == ["-Infinity", "NaN"]
     assert {w["node"] for w in out["warnings"]} >= {"r", "l", "s"}
     assert encode(np.array(float("nan"))) == "NaN"
+
+
+def test_gradient_check_of_non_finite_values_is_valid_json() -> None:
+    """JSON has no NaN: the check's errors are encoded like every value (a plain float NaN made the response a 500)."""
+    g = {"nodes": [inp("x", [0.0, 1.0]), op("y", "log", "x"), op("z", "sum", "y")]}
+    out = evaluation_to_json(evaluate(g, check=True))
+    assert json.loads(json.dumps(out, allow_nan=False)) == out
+    c = out["check"]["x"]
+    assert c["backprop"] == ["Infinity", 1.0] and c["numerical"] == ["NaN", "NaN"] and c["ok"] is False  # sum holds -inf
+    assert c["max_abs_error"] == "NaN" and c["max_rel_error"] == "NaN"
+    out = evaluation_to_json(evaluate({"nodes": [inp("x", [1.0, 2.0]), op("y", "square", "x")]}, check=True))
+    assert out["check"]["x"]["ok"] is True and out["check"]["x"]["max_rel_error"] < 1e-8
 
 
 @pytest.mark.parametrize(("limits", "graph", "limit"), [
