@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import sys
 import threading
 import time
+from pathlib import Path
 from typing import Any, TextIO
 
 from app.training.config import add_arguments
@@ -66,12 +68,28 @@ class Bar:
             self.out.write("\r\x1b[K")
 
 
+def save_path(parser: argparse.ArgumentParser, text: str) -> str:
+    """The file --save will write: .npz appended as numpy would; its directory must exist and be writable."""
+    path = Path(text).expanduser()
+    if path.is_dir():
+        parser.error(f"argument --save: {path} is a directory; give a file name such as {path / 'net.npz'}")
+    if path.suffix != ".npz":
+        path = path.with_name(path.name + ".npz")  # numpy's savez appends it anyway; say which file it is
+    if not path.parent.is_dir():
+        parser.error(f"argument --save: the directory {path.parent} does not exist")
+    if not os.access(path.parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        parser.error(f"argument --save: cannot write {path} (permission denied)")
+    return str(path)
+
+
 def run(args: argparse.Namespace) -> int:
     from pydantic import ValidationError
 
     from app.training.config import ConfigError, cli_message, config_from_args, parse_config
     from app.training.loop import prepare, train
 
+    if args.save:
+        args.save = save_path(args.parser, args.save)  # before training: minutes of work must not end in a traceback
     try:
         config, data = prepare(parse_config(config_from_args(args), allow_paths=True))
     except (ValidationError, ConfigError) as e:
@@ -91,7 +109,11 @@ def run(args: argparse.Namespace) -> int:
         if threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGINT, previous)
     if args.save:
-        result.net.save(args.save)
+        try:
+            result.net.save(args.save)
+        except OSError as e:  # the disk filled up or the directory went away meanwhile
+            print(f"backprop-lab train: cannot save the weights to {args.save}: {e.strerror or e}", file=sys.stderr)
+            return 1
     summary = result.summary()
     if args.json:
         summary["evaluations"] = [{"iteration": e.iteration, "epoch": e.epoch, "train_acc": e.train_acc,

@@ -121,3 +121,23 @@ def test_progress_bar_on_a_terminal() -> None:
     assert "epoch   1.00  iteration     100  train acc 0.9000  test acc 0.8750" in text
     # the bar is redrawn under the line, with the last loss and the new accuracy
     assert text.endswith("[##########] 100/100  loss 0.5000  test acc 0.8750  2.0 s\x1b[K")
+
+
+@pytest.mark.parametrize("where, message", [
+    ("missing/net.npz", "argument --save: the directory {tmp}/missing does not exist"),
+    (".", "argument --save: {tmp} is a directory"),
+])
+def test_bad_save_path_is_refused_before_training(where: str, message: str, tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as e:
+        main(["train", *SMALL, "--save", str(tmp_path / where)])
+    assert e.value.code == 2
+    err = capsys.readouterr().err
+    assert message.format(tmp=tmp_path) in err and "train acc" not in err  # no training was done
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_save_without_npz_says_which_file_it_wrote(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["train", *SMALL, "--save", str(tmp_path / "net")]) == 0
+    assert f"weights saved to {tmp_path / 'net.npz'}" in capsys.readouterr().err
+    assert [p.name for p in tmp_path.iterdir()] == ["net.npz"]
