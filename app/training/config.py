@@ -9,6 +9,7 @@ message: ``batch_size: must be an integer from 1 to 60000, got 0``.
 from __future__ import annotations
 
 import argparse
+import math
 import typing
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -43,6 +44,8 @@ class TrainConfig(BaseModel):
     learning_rate: float = Field(0.1, gt=0, le=10, description="the step size")
     batch_size: int = Field(100, ge=1, le=MAX_TRAIN, description="images per gradient step")
     iterations: int = Field(10_000, ge=1, le=1_000_000, description="gradient steps")
+    epochs: float | None = Field(None, gt=0, le=100_000, description=(
+        "passes over the training set instead of iterations: iterations = ceil(epochs x training images / batch_size)"))
     eval_every: int = Field(600, ge=1, le=1_000_000,
                             description="iterations between accuracy evaluations over the full train and test sets")
     seed: int | None = Field(None, ge=0, le=2**32 - 1, description="the same seed gives identical curves; null = random")
@@ -76,11 +79,30 @@ class TrainConfig(BaseModel):
         n_train, n_test = KNOWN_SIZES.get(self.dataset, (MAX_TRAIN, MAX_TRAIN))
         try:
             self.check_sizes(n_train, n_test)
+            self._set_iterations_from_epochs(n_train)
         except ConfigError as e:  # as a located error, so the API's 422 names the field too
             detail = InitErrorDetails(type=PydanticCustomError("does_not_fit", e.message), loc=(e.field,),
                                       input=getattr(self, e.field))
             raise ValidationError.from_exception_data(type(self).__name__, [detail]) from None
         return self
+
+    def iterations_for(self, n_train: int) -> int:
+        """The iterations this config asks for on a training set of ``n_train`` images (epochs win)."""
+        if self.epochs is None:
+            return self.iterations
+        usable = min(n_train, self.train_limit or n_train)
+        steps = math.ceil(self.epochs * usable / self.batch_size - 1e-9)
+        if steps > 1_000_000:
+            raise ConfigError("epochs", f"{self.epochs:g} epochs are {steps} iterations, more than the 1000000 allowed")
+        return steps
+
+    def _set_iterations_from_epochs(self, n_train: int) -> None:
+        steps = self.iterations_for(n_train)
+        if self.epochs is not None and "iterations" in self.model_fields_set and self.iterations != steps:
+            usable = min(n_train, self.train_limit or n_train)
+            raise ConfigError("epochs", f"give iterations or epochs, not both: {self.epochs:g} epochs of {usable} images "
+                                        f"in batches of {self.batch_size} are {steps} iterations, not {self.iterations}")
+        object.__setattr__(self, "iterations", steps)  # derived, not given: a stored config validates again
 
     def check_sizes(self, n_train: int, n_test: int) -> None:
         """Raise ConfigError when the limits or the batch do not fit a dataset of these sizes."""
@@ -100,7 +122,7 @@ def allowed(name: str) -> str:
     for arg in _flatten(field.annotation, field.metadata):
         kind, meta = arg
         if kind is type(None):
-            parts.append("null" + (" (random)" if name == "seed" else " (all)"))
+            parts.append("null" + {"seed": " (random)", "epochs": " (use iterations)"}.get(name, " (all)"))
         elif typing.get_origin(kind) is Literal:
             parts.append("one of " + ", ".join(repr(a) for a in typing.get_args(kind)))
         else:

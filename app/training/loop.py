@@ -127,6 +127,8 @@ def prepare(config: TrainConfig | dict[str, Any], data: Dataset | None = None,
         except DatasetError as e:
             raise ConfigError("dataset", str(e)) from None
     config.check_sizes(len(data.x_train), len(data.x_test))
+    if config.epochs is not None:  # a directory's real size may differ from the one assumed when validating
+        config = config.model_copy(update={"iterations": config.iterations_for(len(data.x_train))})
     if config.seed is None:
         config = config.model_copy(update={"seed": random_seed()})
     return config, data

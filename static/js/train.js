@@ -13,12 +13,12 @@ const form = $("#run-form");
 // The book's experiment, and a run that finishes in a few seconds.
 const PRESETS = {
   book: { dataset: "mnist", hidden_size: 50, activation: "relu", weight_init: "0.01", optimizer: "sgd", learning_rate: 0.1,
-    batch_size: 100, iterations: 10000, eval_every: 600, seed: "", train_limit: "", test_limit: "" },
+    batch_size: 100, iterations: 10000, epochs: "", eval_every: 600, seed: "", train_limit: "", test_limit: "" },
   quick: { dataset: "mnist", hidden_size: 50, activation: "relu", weight_init: "0.01", optimizer: "sgd", learning_rate: 0.1,
-    batch_size: 100, iterations: 2000, eval_every: 200, seed: "", train_limit: 10000, test_limit: 2000 },
+    batch_size: 100, iterations: 2000, epochs: "", eval_every: 200, seed: "", train_limit: 10000, test_limit: 2000 },
 };
 const INTEGER = new Set(["hidden_size", "batch_size", "iterations", "eval_every", "seed", "train_limit", "test_limit"]);
-const OPTIONAL = new Set(["seed", "train_limit", "test_limit"]);
+const OPTIONAL = new Set(["seed", "train_limit", "test_limit", "epochs"]);
 
 function fill(values) {
   for (const [k, v] of Object.entries(values)) {
@@ -48,10 +48,12 @@ function readConfig() {
       const n = Number(raw);
       config[name] = n;
       if (raw === "" || !Number.isFinite(n) || (INTEGER.has(name) && !Number.isInteger(n))) problems.push([name, t(INTEGER.has(name) ? "train.error.integer" : "train.error.number")]);
-      else if (el.min !== "" && (name === "learning_rate" ? n <= Number(el.min) : n < Number(el.min))) problems.push([name, t("train.error.range", { min: el.min, max: el.max })]);
+      else if (el.min !== "" && (name === "learning_rate" || name === "epochs" ? n <= Number(el.min) : n < Number(el.min))) problems.push([name, t("train.error.range", { min: el.min, max: el.max })]);
       else if (el.max !== "" && n > Number(el.max)) problems.push([name, t("train.error.range", { min: el.min, max: el.max })]);
     }
   }
+  if (config.epochs == null) delete config.epochs;
+  else delete config.iterations; // epochs set the iterations; sending both would be a contradiction
   return { config, problems };
 }
 

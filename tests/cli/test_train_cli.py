@@ -30,7 +30,7 @@ def test_the_books_experiment_by_default_reaches_the_books_accuracy(capsys: pyte
     out = json.loads(capsys.readouterr().out)
     assert out["config"] == {"dataset": "mnist", "hidden_size": 50, "activation": "relu", "weight_init": 0.01,
                              "optimizer": "sgd", "learning_rate": 0.1, "batch_size": 100, "iterations": 10000,
-                             "eval_every": 600, "seed": 0, "train_limit": None, "test_limit": None}
+                             "epochs": None, "eval_every": 600, "seed": 0, "train_limit": None, "test_limit": None}
     assert out["iterations"] == 10000 and not out["stopped"] and out["seconds"] > 0
     assert [e["iteration"] for e in out["evaluations"]] == [*range(600, 10000, 600), 10000]
     assert out["final_test_acc"] >= 0.968 and out["final_train_acc"] >= 0.975  # the book: 0.969 and 0.978

@@ -59,9 +59,9 @@ def test_the_form_defaults_are_the_books_experiment(new_page, console) -> None:
     page = open_train(new_page)
     values = page.eval_on_selector_all("#run-form [name]", "es => Object.fromEntries(es.map(e => [e.name, e.value]))")
     assert values == {"dataset": "mnist", "hidden_size": "50", "activation": "relu", "weight_init": "0.01", "optimizer": "sgd",
-                      "learning_rate": "0.1", "batch_size": "100", "iterations": "10000", "eval_every": "600",
+                      "learning_rate": "0.1", "batch_size": "100", "iterations": "10000", "epochs": "", "eval_every": "600",
                       "seed": "", "train_limit": "", "test_limit": ""}
-    assert page.locator(".ffield .fhint").count() == 12  # an explanation for every option
+    assert page.locator(".ffield .fhint").count() == 13  # an explanation for every option
     # a bad value is reported at its field, and nothing starts
     fill_form(page, hidden_size=0)
     page.click("#start")
@@ -73,6 +73,18 @@ def test_the_form_defaults_are_the_books_experiment(new_page, console) -> None:
     page.click("#start")
     page.wait_for_selector('.ffield[data-field="batch_size"] .ferror')
     assert "100" in page.locator('.ffield[data-field="batch_size"] .ferror').text_content()
+
+
+def test_epochs_instead_of_iterations(new_page, base_url) -> None:
+    page = open_train(new_page)
+    fill_form(page, epochs=0)
+    page.click("#start")
+    assert page.locator('.ffield[data-field="epochs"] .ferror').is_visible()  # epochs must be more than 0
+    run_id = start_from_form(page, epochs=1.5, eval_every=10, seed=4, **SMALL)
+    wait_status(page, "done")
+    run = api_run(base_url, run_id)
+    assert run["config"]["epochs"] == 1.5 and run["config"]["iterations"] == 30  # 1.5 x 2,000 images / 100
+    assert len(run["metrics"]["loss"]) == 30 and "30 / 30" in page.locator("#progress-text").text_content()
 
 
 def test_a_short_run_streams_its_curves_to_the_end(new_page, base_url) -> None:

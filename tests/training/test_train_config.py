@@ -13,7 +13,7 @@ from app.training.config import TrainConfig, add_arguments, cli_message, config_
 def test_defaults_are_the_books_experiment() -> None:
     assert TrainConfig().model_dump() == {
         "dataset": "mnist", "hidden_size": 50, "activation": "relu", "weight_init": 0.01, "optimizer": "sgd",
-        "learning_rate": 0.1, "batch_size": 100, "iterations": 10_000, "eval_every": 600, "seed": None,
+        "learning_rate": 0.1, "batch_size": 100, "iterations": 10_000, "epochs": None, "eval_every": 600, "seed": None,
         "train_limit": None, "test_limit": None}
 
 
@@ -88,3 +88,30 @@ def test_cli_message_is_argparse_style() -> None:
     with pytest.raises(ValidationError) as e:
         parse_config(config_from_args(parser().parse_args(["--batch-size", "0"])))
     assert cli_message(e.value) == "argument --batch-size: must be an integer from 1 to 60000, got '0'"
+
+
+def test_epochs_set_the_iterations_from_the_training_set() -> None:
+    assert parse_config({"epochs": 2}).iterations == 1200  # 2 x 60,000 images / batches of 100
+    assert parse_config({"epochs": 1.5, "train_limit": 1000, "batch_size": 64}).iterations == 24  # ceil(1500 / 64)
+    dumped = parse_config({"epochs": 2}).model_dump()
+    assert parse_config(dumped).iterations == 1200, "a stored config validates again"
+    with pytest.raises(ValidationError) as e:
+        parse_config({"epochs": 2, "iterations": 500})
+    assert error_list(e.value)[0] == {"node": None, "field": "epochs", "message":
+        "epochs: give iterations or epochs, not both: 2 epochs of 60000 images in batches of 100 are 1200 iterations, not 500"}
+    with pytest.raises(ValidationError) as e:
+        parse_config({"epochs": 20_000, "batch_size": 1})
+    assert "more than the 1000000 allowed" in error_list(e.value)[0]["message"]
+
+
+def test_epochs_count_a_directorys_real_size() -> None:
+    """A directory's size is unknown when the config is validated; prepare() counts its real images."""
+    import dataclasses
+
+    from app.data import load_dataset
+    from app.training.loop import prepare
+
+    full = load_dataset("mnist")
+    small = dataclasses.replace(full, x_train=full.x_train[:3000], t_train=full.t_train[:3000])
+    config, _ = prepare({"epochs": 1, "batch_size": 100}, data=small)
+    assert config.iterations == 30
