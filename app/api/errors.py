@@ -118,7 +118,7 @@ async def unicode_body(request: Request) -> None:
                                                   "which is not a character"}])
 
 
-def single_query_values(request: Request) -> None:
+async def single_query_values(request: Request) -> None:
     """No query parameter of this API takes a list: one given twice is refused, not silently the last one kept."""
     if not request.url.path.startswith("/api/"):
         return  # pages and static files ignore their query

@@ -115,3 +115,15 @@ def test_security_headers(client: TestClient) -> None:
 
 def test_echo_returns_the_body(client: TestClient) -> None:
     assert client.post("/api/echo", json={"a": [1, 2]}).json() == {"a": [1, 2]}
+
+
+def test_app_wide_checks_run_on_the_event_loop() -> None:
+    """A plain `def` dependency runs in the thread pool: on every request, for every route. The app-wide checks
+    are cheap, so they are coroutines (a sync one cost the echo round trip 120 us of its 276 us)."""
+    import inspect
+
+    from app.main import create_app
+
+    app = create_app()
+    assert app.router.dependencies
+    assert all(inspect.iscoroutinefunction(d.dependency) for d in app.router.dependencies)
