@@ -84,6 +84,7 @@ class JobManager:
         self.mp = mp.get_context("spawn")
         self.loop: asyncio.AbstractEventLoop | None = None
         self.closing = False
+        self.running = self.mp.Value("i", 0, lock=False)  # the workers read it: overlap evaluations or not
 
     # -- lifecycle -------------------------------------------------------------------------------
     def start(self) -> list[str]:
@@ -215,14 +216,16 @@ class JobManager:
                 self._launch(job)
             for i, run_id in enumerate(self.waiting, start=1):
                 self._publish(self.jobs[run_id], "status", {"status": "queued", "position": i})
+            self.running.value = self._running()
 
     def _running(self) -> int:
         return sum(1 for j in self.jobs.values() if j.process is not None and j.active)
 
     def _launch(self, job: Job) -> None:
         job.inbox, job.stop_event = self.mp.Queue(), self.mp.Event()
+        self.running.value = self._running() + 1  # this one too, before it starts: is a core spare?
         job.process = self.mp.Process(target=run_worker, name=f"run-{job.run_id}", daemon=True,
-                                      args=(job.config, str(self.weights_path(job.run_id)), job.inbox, job.stop_event))
+                                      args=(job.config, str(self.weights_path(job.run_id)), job.inbox, job.stop_event, self.running))
         job.process.start()
         job.status = "running"
         started = time.time()

@@ -136,7 +136,8 @@ def prepare(config: TrainConfig | dict[str, Any], data: Dataset | None = None,
 
 def train(config: TrainConfig | dict[str, Any], on_progress: Callable[[Progress], None] | None = None,
           should_stop: Callable[[], bool] | None = None, *, data: Dataset | None = None,
-          report_every: int = 1, blas_threads: int | None = 1, overlap_eval: bool = True) -> TrainResult:
+          report_every: int = 1, blas_threads: int | None = 1,
+          overlap_eval: bool | Callable[[], bool] = True) -> TrainResult:
     """Train the two-layer net as ``config`` says; same seed, same curves.
 
     ``on_progress`` gets a "loss" event every ``report_every`` iterations (and at the
@@ -146,7 +147,8 @@ def train(config: TrainConfig | dict[str, Any], on_progress: Callable[[Progress]
     Raises ConfigError (or pydantic's ValidationError for a dict) before any work.
     ``blas_threads``: BLAS threads while training (see the module's docstring); None = BLAS's default.
     ``overlap_eval``: score each epoch's weights in a second thread while training goes on (the
-    events still arrive in iteration order; the figures are the same either way).
+    events still arrive in iteration order; the figures are the same either way). A callable is asked
+    at each evaluation (a worker overlaps only while a core is spare).
     """
     config, data = prepare(config, data)
     with blas_limit(blas_threads):
@@ -154,7 +156,8 @@ def train(config: TrainConfig | dict[str, Any], on_progress: Callable[[Progress]
 
 
 def _train(config: TrainConfig, data: Dataset, on_progress: Callable[[Progress], None] | None,
-           should_stop: Callable[[], bool] | None, report_every: int, overlap_eval: bool) -> TrainResult:
+           should_stop: Callable[[], bool] | None, report_every: int,
+           overlap_eval: bool | Callable[[], bool]) -> TrainResult:
     rng = np.random.default_rng(config.seed)
     n_train = min(len(data.x_train), config.train_limit or len(data.x_train))
     n_test = min(len(data.x_test), config.test_limit or len(data.x_test))
@@ -174,7 +177,7 @@ def _train(config: TrainConfig, data: Dataset, on_progress: Callable[[Progress],
     # copy of the weights, while training goes on; its event is still reported in order. At most
     # MAX_PENDING_EVALS wait: with evaluations more frequent than that (eval_every 100 on the full
     # sets) training waits for the oldest, instead of a backlog that holds back the losses and a stop.
-    pool = ThreadPoolExecutor(1, thread_name_prefix="train-eval") if overlap_eval else None
+    pool = ThreadPoolExecutor(1, thread_name_prefix="train-eval") if overlap_eval is not False else None
     pending: deque[tuple[int, TwoLayerNet, Future[tuple[float, float]]]] = deque()
 
     def score(snapshot: TwoLayerNet) -> tuple[float, float]:
@@ -182,13 +185,14 @@ def _train(config: TrainConfig, data: Dataset, on_progress: Callable[[Progress],
 
     def evaluate(done: int, wait: bool) -> None:
         snapshot = net.copy()
-        while len(pending) >= MAX_PENDING_EVALS:
+        inline = wait or pool is None or (callable(overlap_eval) and not overlap_eval())
+        while pending and (inline or len(pending) >= MAX_PENDING_EVALS):  # events stay in iteration order
             old_done, old_snapshot, future = pending.popleft()
             deliver(old_done, old_snapshot, future.result())
-        if pool is not None and not wait:
-            pending.append((done, snapshot, pool.submit(score, snapshot)))
-        else:
+        if inline:
             deliver(done, snapshot, score(snapshot))
+        else:
+            pending.append((done, snapshot, pool.submit(score, snapshot)))
 
     def deliver(done: int, snapshot: TwoLayerNet, accs: tuple[float, float]) -> None:
         report_losses(done)

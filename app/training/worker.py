@@ -14,23 +14,35 @@ LOSS_BATCH_SECONDS = 0.1  # how often losses cross to the server (it batches the
 WEIGHTS_EVERY_SECONDS = 0.5  # how often a running run's weights are sent, for live predictions
 
 
-def run_worker(config: dict[str, Any], weights_path: str, inbox: Any, stop_event: Any) -> None:
+def run_worker(config: dict[str, Any], weights_path: str, inbox: Any, stop_event: Any, running: Any = None) -> None:
+    """``running``: a shared count of the server's training workers; evaluations overlap training in a
+    second thread only while it leaves a core spare (otherwise that thread would take a core the web
+    server needs: evaluate p99 went from 1.7 to 5 ms beside two workers scoring in parallel)."""
     # Training is background work: below the web server in priority, one BLAS thread per run,
     # so requests stay fast while runs use the cores (numpy is first imported after this).
     for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(var, "1")
+    below_the_server()
     try:
-        os.nice(10)
-    except OSError:
-        pass
-    try:
-        _train(config, weights_path, inbox, stop_event)
+        _train(config, weights_path, inbox, stop_event, running)
     except Exception as e:  # noqa: BLE001 - anything the loop raises is the run's failure, reported by name
         message = e.message if hasattr(e, "message") else str(e)
         inbox.put(("failed", {"error": f"{type(e).__name__}: {message}"[:2000]}))
 
 
-def _train(config: dict[str, Any], weights_path: str, inbox: Any, stop_event: Any) -> None:
+def below_the_server() -> None:
+    """SCHED_IDLE: this process (and the threads it starts later) runs only when a core would otherwise idle,
+    so a request's thread never waits behind training for its time slice. Where the policy is missing, nice 19."""
+    try:
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+    except (AttributeError, OSError):
+        try:
+            os.nice(19)
+        except OSError:
+            pass
+
+
+def _train(config: dict[str, Any], weights_path: str, inbox: Any, stop_event: Any, running: Any = None) -> None:
     from app.training.loop import Progress, train
 
     pending: list[float] = []
@@ -69,7 +81,9 @@ def _train(config: dict[str, Any], weights_path: str, inbox: Any, stop_event: An
             return True
         return stop_event.is_set()
 
-    result = train(config, on_progress, should_stop, report_every=10)
+    cores = os.cpu_count() or 1
+    overlap = True if running is None else (lambda: running.value < cores)
+    result = train(config, on_progress, should_stop, report_every=10, overlap_eval=overlap)
     send_losses(result.iterations)
     result.net.save(weights_path)
     inbox.put(("weights", {k: v.copy() for k, v in result.net.params.items()}))

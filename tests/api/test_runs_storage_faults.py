@@ -1,4 +1,4 @@
-"""A database that refuses writes mid-run (a full disk) loses nothing and leaves no run stuck as 'running'."""
+"""A database that refuses writes mid-run (a full disk) loses nothing and leaves no run stuck as 'running'; the workers' shared count of running runs."""
 
 from __future__ import annotations
 
@@ -106,3 +106,18 @@ def test_a_failing_monitor_ends_the_run_as_failed_and_frees_its_worker(client: T
     assert run["error"] == "the server lost track of the run (boom)"
     assert manager.runs.get(run_id)["status"] == "failed"
     assert manager._running() == 0
+
+
+def test_workers_share_how_many_runs_train(tmp_path: Path) -> None:
+    """Workers read this count to decide whether a core is spare for overlapping their evaluations."""
+    with TestClient(create_app(Settings(data_dir=tmp_path, max_running=2))) as client:
+        manager = client.app.state.jobs
+        long = {**SHORT, "iterations": 100_000}
+        runs = [client.post("/api/runs", json=long).json() for _ in range(2)]
+        assert manager.running.value == 2
+        client.post(f"/api/runs/{runs[0]['id']}/stop", headers={"Authorization": f"Bearer {runs[0]['token']}"})
+        wait_for(lambda: manager.live(runs[0]["id"]) is None)
+        assert manager.running.value == 1
+        client.post(f"/api/runs/{runs[1]['id']}/stop", headers={"Authorization": f"Bearer {runs[1]['token']}"})
+        wait_for(lambda: manager.live(runs[1]["id"]) is None)
+        assert manager.running.value == 0

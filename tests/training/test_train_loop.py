@@ -56,6 +56,22 @@ def test_overlapped_and_inline_evaluations_agree() -> None:
     assert a.evals == b.evals and np.array_equal(a.losses, b.losses)
 
 
+def test_overlap_is_decided_at_each_evaluation() -> None:
+    """A worker overlaps an evaluation only while a core is spare: asked each time, the answer may change."""
+    asked: list[int] = []
+
+    def overlap() -> bool:
+        asked.append(1)
+        return len(asked) % 2 == 1
+
+    events: list[Progress] = []
+    mixed = train({**SMALL, "iterations": 60}, on_progress=events.append, overlap_eval=overlap)
+    inline = train({**SMALL, "iterations": 60}, overlap_eval=False)
+    assert len(asked) == 5  # the evaluations at 10..50; the last one (60) always waits
+    assert [(e.iteration, e.train_acc, e.test_acc) for e in mixed.evals] == \
+        [(e.iteration, e.train_acc, e.test_acc) for e in inline.evals]
+    assert [p.iteration for p in events if p.kind == "eval"] == [10, 20, 30, 40, 50, 60]
+
 def test_same_seed_identical_curves_other_seed_not() -> None:
     a, b = train(SMALL), train(SMALL)
     assert np.array_equal(a.losses, b.losses)
