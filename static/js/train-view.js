@@ -75,6 +75,7 @@ export class RunView {
     $("#run-id").textContent = id;
     $("#run-config").textContent = "";
     this.setStatus("loading");
+    this.blank(); // the last run's curves must not pass for this one's while it loads
     this.follower = new RunFollower(id, {
       reset: (run) => this.reset(run),
       losses: (run, n) => this.addLosses(run, n),
@@ -85,6 +86,17 @@ export class RunView {
       error: () => this.missing(id),
     });
     this.follower.start();
+  }
+
+  blank() {
+    this.xs = [];
+    this.raw = [];
+    this.smooth = [];
+    this.smoother.reset();
+    this.loss.set([this.xs, this.raw, this.smooth]);
+    this.loss.flush();
+    this.acc.set([[], [], []]);
+    this.acc.flush();
   }
 
   clear() {
