@@ -231,6 +231,7 @@ def test_tens_of_thousands_of_points_stay_responsive(new_page) -> None:
     result = page.evaluate("""async () => {
       const { RunData } = await import('/static/js/train-stream.js');
       const view = window.backpropTrain.view;
+      view.clear(); // the page may still be loading the newest run: it must not land in the middle
       const loss = Array.from({ length: 20000 }, (_, i) => 2.3 * Math.exp(-i / 3000) + 0.05 * Math.random() + 0.01);
       const run = new RunData({ id: 'synthetic', config: { iterations: 30000, hidden_size: 50, activation: 'relu', optimizer: 'sgd',
         learning_rate: 0.1, batch_size: 100 }, status: 'running', position: null, final: null, summary: null, error: null,
