@@ -41,7 +41,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             gc.unfreeze()
             await run_in_threadpool(app.state.jobs.shutdown)
 
-    app = FastAPI(title="Backprop Lab", version=__version__, lifespan=lifespan,
+    # /docs is the app's own page over vendored Swagger UI (app/api/pages.py); ReDoc would need a CDN.
+    app = FastAPI(title="Backprop Lab", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,
                   description="Computation graphs with their forward values and gradients, after chapter 5 of Deep Learning from Scratch.")
     app.state.settings = settings
     app.state.templates = Jinja2Templates(directory=str(web_dir("templates")))

@@ -68,6 +68,12 @@ for path, template in PAGES.items():
     router.add_api_route(path, _page(template), methods=["GET"], response_class=HTMLResponse, name=template.removesuffix(".html"))
 
 
+@router.get("/docs", response_class=HTMLResponse, name="docs")
+async def docs(request: Request) -> HTMLResponse:
+    """The OpenAPI document in Swagger UI, served from static/vendor: no CDN, no inline script."""
+    return render(request, "docs.html", openapi_url=request.app.openapi_url)
+
+
 def _toc() -> list[dict[str, str]]:
     return [{"slug": lesson.slug, "section": lesson.section} for lesson in LESSONS]
 

@@ -18,7 +18,7 @@ export const LOCALES = ["en", "zh"];
 const HTML_LANG = { en: "en", zh: "zh-CN" };
 const STORE_KEY = "backprop-lab:lang";
 
-// The shell every page shares: header, navigation, language switch, placeholders.
+// The shell every page shares: header, navigation, language switch, page titles.
 const shell = {
   en: {
     "app.name": "Backprop Lab",
@@ -27,17 +27,13 @@ const shell = {
     "nav.train": "Train",
     "nav.net": "Net",
     "nav.lessons": "Lessons",
+    "nav.api": "API",
     "lang.label": "Language",
     "page.editor": "Graph editor",
     "page.train": "Training dashboard",
     "page.net": "Inside the net",
     "page.lessons": "Lessons",
-
-    "placeholder.back": "Open the graph editor",
-    "placeholder.train.title": "Training dashboard",
-    "placeholder.train.text": "The live training dashboard is not built yet (issue 6). Until then, train from the command line or the API.",
-    "placeholder.net.title": "Inside the net",
-    "placeholder.net.text": "The view inside the trained two-layer net is not built yet (issue 6).",
+    "page.docs": "API documentation",
   },
   zh: {
     "app.name": "反向传播实验室",
@@ -46,17 +42,13 @@ const shell = {
     "nav.train": "训练",
     "nav.net": "网络",
     "nav.lessons": "课程",
+    "nav.api": "API",
     "lang.label": "语言",
     "page.editor": "计算图编辑器",
     "page.train": "训练面板",
     "page.net": "网络内部",
     "page.lessons": "课程",
-
-    "placeholder.back": "打开计算图编辑器",
-    "placeholder.train.title": "训练面板",
-    "placeholder.train.text": "实时训练面板还没有做好（issue 6）。在那之前，请用命令行或 API 训练。",
-    "placeholder.net.title": "网络内部",
-    "placeholder.net.text": "查看训练好的两层神经网络内部的页面还没有做好（issue 6）。",
+    "page.docs": "API 文档",
   },
 };
 
