@@ -47,6 +47,7 @@ def _float(name: str, default: float, minimum: float = 0.0) -> float:
 class Settings:
     data_dir: Path = field(default_factory=default_data_dir)
     max_running: int = os.cpu_count() or 1
+    server_cpus: int = 1  # cores kept free of training for the web server (when there are more than that)
     queue_size: int = 8
     max_active_per_client: int = 3
     run_starts_per_minute: float = 10.0  # per client, a token bucket; 0 turns the limit off
@@ -69,6 +70,7 @@ class Settings:
         settings = cls(
             data_dir=Path(_env("DATA_DIR", str(default_data_dir()))).expanduser(),
             max_running=_int("MAX_RUNNING", os.cpu_count() or 1),
+            server_cpus=_int("SERVER_CPUS", cls.server_cpus, minimum=0),
             queue_size=_int("QUEUE_SIZE", 8, minimum=0),
             max_active_per_client=_int("MAX_ACTIVE_PER_CLIENT", 3),
             run_starts_per_minute=_float("RUN_STARTS_PER_MINUTE", cls.run_starts_per_minute),

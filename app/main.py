@@ -19,6 +19,7 @@ from app.middleware import BodyLimit, SecurityHeaders
 from app.store import Store
 from app.store.runs import RunStore
 from app.training.jobs import JobManager
+from app.training.worker import training_cpus
 from app.web import web_dir
 
 
@@ -29,7 +30,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.store = Store(settings.data_dir)
         app.state.jobs = JobManager(RunStore(app.state.store), settings.data_dir, settings.max_running,
-                                    settings.queue_size, settings.max_active_per_client)
+                                    settings.queue_size, settings.max_active_per_client,
+                                    cpus=training_cpus(settings.server_cpus))
         app.state.jobs.start()
         # What start-up made (modules, routes, schemas) lives as long as the server: out of the collector's
         # way, so a full collection scans what requests made, not 8 ms of libraries in the middle of one.

@@ -74,7 +74,8 @@ class Job:
 
 
 class JobManager:
-    def __init__(self, runs: RunStore, data_dir: Path, max_running: int, queue_size: int, max_per_client: int) -> None:
+    def __init__(self, runs: RunStore, data_dir: Path, max_running: int, queue_size: int, max_per_client: int,
+                 cpus: frozenset[int] | None = None) -> None:
         self.runs, self.weights_dir = runs, Path(data_dir) / "weights"
         self.weights_dir.mkdir(parents=True, exist_ok=True)
         self.max_running, self.queue_size, self.max_per_client = max_running, queue_size, max_per_client
@@ -85,6 +86,7 @@ class JobManager:
         self.loop: asyncio.AbstractEventLoop | None = None
         self.closing = False
         self.running = self.mp.Value("i", 0, lock=False)  # the workers read it: overlap evaluations or not
+        self.cpus = cpus  # the cores workers may use (None: all)
 
     # -- lifecycle -------------------------------------------------------------------------------
     def start(self) -> list[str]:
@@ -225,7 +227,8 @@ class JobManager:
         job.inbox, job.stop_event = self.mp.Queue(), self.mp.Event()
         self.running.value = self._running() + 1  # this one too, before it starts: is a core spare?
         job.process = self.mp.Process(target=run_worker, name=f"run-{job.run_id}", daemon=True,
-                                      args=(job.config, str(self.weights_path(job.run_id)), job.inbox, job.stop_event, self.running))
+                                      args=(job.config, str(self.weights_path(job.run_id)), job.inbox, job.stop_event, self.running,
+                                            self.cpus))
         job.process.start()
         job.status = "running"
         started = time.time()
