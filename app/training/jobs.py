@@ -67,6 +67,7 @@ class Job:
     deleted: bool = False  # its rows are gone: nothing more is owed to the database
     pending: list[Event] = field(default_factory=list)  # published but not yet in SQLite
     unsaved: dict[str, Any] = field(default_factory=dict)  # row fields a failed write still owes SQLite
+    final: dict[str, Any] = field(default_factory=dict)  # the end's row fields, complete before `status` ends
 
     @property
     def active(self) -> bool:
@@ -182,8 +183,12 @@ class JobManager:
 
     # -- queries ---------------------------------------------------------------------------------
     def position(self, run_id: str) -> int | None:
-        with self.lock:
-            return self.waiting.index(run_id) + 1 if run_id in self.waiting else None
+        # No lock: the run list calls this on the event loop, and the lock can be held through a slow
+        # database write. deque.index runs whole under the GIL, so it sees the queue before or after a change.
+        try:
+            return self.waiting.index(run_id) + 1
+        except ValueError:
+            return None
 
     def live(self, run_id: str) -> Job | None:
         return self.jobs.get(run_id)
@@ -328,10 +333,12 @@ class JobManager:
 
     def _finish(self, job: Job, status: str, summary: dict[str, Any]) -> None:
         summary = {**summary, "status": status}
+        error = summary.get("error") if status == "failed" else None
+        # A reader that sees the final status (before the row is written) must see the summary with it.
+        job.final = {"status": status, "finished": time.time(), "summary": summary, "error": error}
         job.status = status
         self._publish(job, status, summary, final=True)
-        error = summary.get("error") if status == "failed" else None
-        if self._flush(job, status=status, finished=time.time(), summary=summary, error=error):
+        if self._flush(job, **job.final):
             self.jobs.pop(job.run_id, None)
         else:  # the run stays served from memory (it holds no slot) until the database takes it
             self._retry_save(job)

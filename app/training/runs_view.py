@@ -6,24 +6,31 @@ import csv
 import io
 from typing import Any
 
-from app.training.jobs import JobManager
+from app.training.jobs import Job, JobManager
 
 
-def _with_unsaved(run: dict[str, Any], manager: JobManager) -> dict[str, Any]:
-    """The row as it will be once the database takes what a failed write still owes it."""
+def _current(run: dict[str, Any], manager: JobManager) -> tuple[dict[str, Any], Job | None, str]:
+    """The row as it will be once the database has everything the live job still owes it, the job, and the
+    status. The status is read first: once it says the run ended, the job's final fields are complete."""
     job = manager.live(run["id"])
-    return {**run, **job.unsaved} if job is not None and job.unsaved else run
+    if job is None:
+        return run, None, run["status"]
+    status = job.status
+    final = job.final if status not in ("queued", "running") else {}
+    return {**run, **job.unsaved, **final}, job, status
 
 
 def run_summary(run: dict[str, Any], manager: JobManager) -> dict[str, Any]:
-    run = _with_unsaved(run, manager)
-    job = manager.live(run["id"])
+    return _summary(*_current(run, manager), manager)
+
+
+def _summary(run: dict[str, Any], job: Job | None, status: str, manager: JobManager) -> dict[str, Any]:
     iterations = int(run["config"].get("iterations", 0))
     iteration = job.iteration if job else run["iteration"]
     summary = run["summary"] or {}
     return {
         "id": run["id"],
-        "status": job.status if job else run["status"],
+        "status": status,
         "position": manager.position(run["id"]),
         "config": run["config"],
         "progress": {"iteration": iteration, "iterations": iterations,
@@ -35,9 +42,8 @@ def run_summary(run: dict[str, Any], manager: JobManager) -> dict[str, Any]:
 
 
 def run_detail(run: dict[str, Any], manager: JobManager) -> dict[str, Any]:
-    run = _with_unsaved(run, manager)
-    out = run_summary(run, manager)
-    job = manager.live(run["id"])
+    run, job, status = _current(run, manager)
+    out = _summary(run, job, status, manager)
     events = job.channel.after(0) if job else manager.runs.events(run["id"])
     losses: list[float] = []
     epochs: list[dict[str, Any]] = []

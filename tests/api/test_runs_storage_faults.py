@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -121,3 +122,35 @@ def test_workers_share_how_many_runs_train(tmp_path: Path) -> None:
         client.post(f"/api/runs/{runs[1]['id']}/stop", headers={"Authorization": f"Bearer {runs[1]['token']}"})
         wait_for(lambda: manager.live(runs[1]["id"]) is None)
         assert manager.running.value == 0
+
+
+def test_a_run_seen_ended_before_its_row_is_written_shows_its_summary(client: TestClient, monkeypatch) -> None:
+    """The final write is held back: meanwhile a reader already sees the run ended, and with its figures
+    (it once saw 'stopped' with a null summary when it read the row just before that write)."""
+
+    manager = client.app.state.jobs
+    real, holding, release = manager.runs.append_events, threading.Event(), threading.Event()
+
+    def slow_final_write(run_id: str, events: list, **fields: Any) -> None:
+        if fields.get("status") == "done":
+            holding.set()
+            release.wait(30)
+        real(run_id, events, **fields)
+
+    monkeypatch.setattr(manager.runs, "append_events", slow_final_write)
+    run_id = client.post("/api/runs", json=SHORT).json()["id"]
+    wait_for(holding.is_set)
+    try:
+        assert manager.runs.get(run_id)["status"] == "running"  # the row does not know yet
+        t = time.monotonic()
+        detail = client.get(f"/api/runs/{run_id}").json()
+        listed = client.get("/api/runs").json()["runs"][0]
+        waited = time.monotonic() - t
+    finally:
+        release.set()
+    assert waited < 10, waited  # readers do not queue behind the held write (it is held for 30 s)
+    assert detail["status"] == "done" and detail["summary"]["test_acc"] == detail["final"]["test_acc"] > 0.5
+    assert detail["finished"] is not None and detail["timings"]["seconds"] > 0
+    assert listed["status"] == "done" and listed["final"] == detail["final"]
+    wait_for(lambda: manager.live(run_id) is None)
+    assert client.get(f"/api/runs/{run_id}").json() == detail
