@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 from app.api.errors import error_response
 from app.api.schemas import ErrorOut
 from app.data import DatasetError
+from app.store.runs import ACTIVE
 from app.training.inspect import GALLERY_MAX, InspectCache, evaluate_test_set, w1_images
 from app.training.jobs import JobManager
 
@@ -109,7 +110,7 @@ async def inspect(run_id: str, request: Request,
 
     try:
         path = jobs(request).weights_path(run_id)
-        if run["status"] in ("queued", "running"):  # live weights: scored once per snapshot, for every viewer
+        if run["status"] in ACTIVE:  # live weights: scored once per snapshot, for every viewer
             figures, cached = await run_in_threadpool(cache(request).get_live, run_id, weights, gallery, compute)
         elif not path.exists():
             # a finished run still served from memory without a saved file

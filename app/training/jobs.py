@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from app.store.db import StoreError
-from app.store.runs import RunStore
+from app.store.runs import ACTIVE, RunStore
 from app.training.channel import Channel, Event
 from app.training.worker import run_worker
 
@@ -71,7 +71,7 @@ class Job:
 
     @property
     def active(self) -> bool:
-        return self.status in ("queued", "running")
+        return self.status in ACTIVE
 
 
 class JobManager:

@@ -6,6 +6,7 @@ import csv
 import io
 from typing import Any
 
+from app.store.runs import ACTIVE
 from app.training.jobs import Job, JobManager
 
 
@@ -16,7 +17,7 @@ def _current(run: dict[str, Any], manager: JobManager) -> tuple[dict[str, Any], 
     if job is None:
         return run, None, run["status"]
     status = job.status
-    final = job.final if status not in ("queued", "running") else {}
+    final = job.final if status not in ACTIVE else {}
     return {**run, **job.unsaved, **final}, job, status
 
 
